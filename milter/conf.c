@@ -1,0 +1,197 @@
+/*
+ * conf: refcounted immutable configuration snapshots (see conf.h).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "policy.h"
+
+/* A resolver shared by the snapshots whose DNS settings are equal. */
+struct dnsref {
+	atomic_uint refs;
+	struct dns *dns;
+};
+
+struct conf {
+	atomic_uint refs;
+	uint64_t generation;
+	struct policy *policy;
+	struct dnsref *dns;
+};
+
+static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conf *conf_current;
+static uint64_t conf_next_generation = 1;
+
+static void
+dnsref_unref(struct dnsref *r)
+{
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+		dns_free(r->dns);
+		free(r);
+	}
+}
+
+/* Whether two policies ask for the same resolver. */
+static bool
+same_dns(const struct policy *a, const struct policy *b)
+{
+	if (a->dns.timeout_ms != b->dns.timeout_ms ||
+	    a->dns.nservers != b->dns.nservers)
+		return false;
+	if ((a->dns.unbound_config == NULL) != (b->dns.unbound_config == NULL))
+		return false;
+	if (a->dns.unbound_config != NULL &&
+	    strcmp(a->dns.unbound_config, b->dns.unbound_config) != 0)
+		return false;
+	for (size_t i = 0; i < a->dns.nservers; i++)
+		if (strcmp(a->dns.servers[i], b->dns.servers[i]) != 0)
+			return false;
+	return true;
+}
+
+/* A new resolver for policy p. */
+static struct dnsref *
+dnsref_new(const struct policy *p, struct errbuf *eb)
+{
+	struct dns_settings s = {
+	    .servers = (const char *const *)p->dns.servers,
+	    .nservers = p->dns.nservers,
+	    .timeout_ms = p->dns.timeout_ms,
+	    .unbound_config = p->dns.unbound_config,
+	};
+	struct dnsref *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		errbuf_set(eb, "out of memory");
+		return NULL;
+	}
+	if ((r->dns = dns_new(&s, eb)) == NULL) {
+		errbuf_prefix(eb, "%s: dns", p->file);
+		free(r);
+		return NULL;
+	}
+	atomic_init(&r->refs, 1);
+	return r;
+}
+
+/* The running resolver if its settings match p (a new reference), or NULL. */
+static struct dnsref *
+shared_dns(const struct policy *p)
+{
+	struct dnsref *r = NULL;
+
+	pthread_mutex_lock(&conf_lock);
+	if (conf_current != NULL && conf_current->dns != NULL &&
+	    same_dns(conf_current->policy, p)) {
+		r = conf_current->dns;
+		atomic_fetch_add(&r->refs, 1);
+	}
+	pthread_mutex_unlock(&conf_lock);
+	return r;
+}
+
+struct conf *
+conf_load(const char *path, bool with_dns, struct errbuf *eb)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		errbuf_set(eb, "%s: out of memory", path);
+		return NULL;
+	}
+	atomic_init(&c->refs, 1);
+	if ((c->policy = policy_load(path, eb)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (with_dns && conf_attach_dns(c, eb) != 0) {
+		conf_release(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+conf_attach_dns(struct conf *c, struct errbuf *eb)
+{
+	if (c->dns != NULL)
+		return 0;
+	c->dns = shared_dns(c->policy);
+	if (c->dns == NULL && (c->dns = dnsref_new(c->policy, eb)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+conf_install(struct conf *c)
+{
+	struct conf *old;
+
+	pthread_mutex_lock(&conf_lock);
+	c->generation = conf_next_generation++;
+	old = conf_current;
+	conf_current = c;
+	pthread_mutex_unlock(&conf_lock);
+	conf_release(old);
+}
+
+void
+conf_uninstall(void)
+{
+	struct conf *old;
+
+	pthread_mutex_lock(&conf_lock);
+	old = conf_current;
+	conf_current = NULL;
+	pthread_mutex_unlock(&conf_lock);
+	conf_release(old);
+}
+
+struct conf *
+conf_acquire(void)
+{
+	struct conf *c;
+
+	pthread_mutex_lock(&conf_lock);
+	c = conf_current;
+	if (c != NULL)
+		atomic_fetch_add(&c->refs, 1);
+	pthread_mutex_unlock(&conf_lock);
+	return c;
+}
+
+void
+conf_release(struct conf *c)
+{
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	dnsref_unref(c->dns);
+	policy_free(c->policy);
+	free(c);
+}
+
+const struct policy *
+conf_policy(const struct conf *c)
+{
+	return c->policy;
+}
+
+struct dns *
+conf_dns(const struct conf *c)
+{
+	return c->dns != NULL ? c->dns->dns : NULL;
+}
+
+uint64_t
+conf_generation(const struct conf *c)
+{
+	return c->generation;
+}

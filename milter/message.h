@@ -1,0 +1,73 @@
+/*
+ * message: per-message state, from MAIL FROM to end-of-message or abort.
+ *
+ * It holds the envelope (MAIL FROM, SMTP AUTH identity, queue id), the
+ * direction (outbound when the client authenticated or is internal,
+ * DESIGN.md section 5), what the header pass found (which existing
+ * Authentication-Results fields claim our authserv-id, which tag headers
+ * must go) and the result records.  message_evaluate() runs the methods
+ * at end-of-message; it never calls libmilter: callbacks.c and action.c
+ * turn its outcome into MTA actions.
+ *
+ * Memory per message is bounded by the headers kept (none for now) and a
+ * few indexes; the body is never stored.
+ *
+ * Ownership: owned by the session (session.msg); message_free() releases
+ * everything; strings given to message_new() are copied.
+ */
+#ifndef AUTHMILTER_MESSAGE_H
+#define AUTHMILTER_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct session;
+struct resultset;
+struct decision;
+
+/* Occurrence numbers (1-based, per header name) of fields to delete. */
+struct idxlist {
+	unsigned *v;
+	size_t n, cap;
+};
+
+struct message {
+	struct session *s; /* borrowed */
+	char *mail_from;   /* without angle brackets; "" for the null sender */
+	char *auth_user;   /* SMTP AUTH identity, or NULL */
+	char qid[64];      /* MTA queue id, "NOQUEUE" until known */
+	bool outbound;
+	int64_t start_ms;
+	struct resultset *results;
+	unsigned nauthres;     /* Authentication-Results fields seen */
+	struct idxlist forged; /* of those, the ones claiming our id */
+	unsigned ntag;         /* tag headers seen */
+	struct idxlist tags;   /* all of them: only we may set it */
+	bool failed;           /* an internal error: on_error applies */
+	char failwhy[96];
+};
+
+/* Start a message; NULL when out of memory. */
+struct message *message_new(struct session *s, const char *mail_from,
+                            const char *auth_user);
+
+/* Look at one header field as it arrives; 0, or -1 when out of memory
+ * (the message is then marked failed). */
+int message_header(struct message *m, const char *name, const char *value);
+
+/* Mark the message as undecidable (first reason wins). */
+void message_fail(struct message *m, const char *why);
+
+/* Run the methods and fill m->results; 0, or -1 (message marked failed). */
+int message_evaluate(struct message *m);
+
+/* The log line: queue id, direction, client, results and the action. */
+void message_log(const struct message *m, const struct decision *d);
+
+/* Free (NULL is allowed). */
+void message_free(struct message *m);
+
+#endif
