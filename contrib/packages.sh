@@ -5,7 +5,7 @@ BUILD_PACKAGES="build-essential autoconf automake pkg-config
  libunbound-dev"
 TEST_PACKAGES="unbound postfix sasl2-bin libsasl2-modules libsasl2-modules-db
  python3 python3-dkim python3-dnslib python3-jsonschema python3-yaml
- python3-spf python3-authres libmail-dkim-perl opendkim-tools
+ python3-spf python3-authres libmail-dkim-perl opendkim opendkim-tools
  clang libclang-rt-dev groff-base procps iproute2 perl"
 
 # apt-get as root, or through sudo.

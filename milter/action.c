@@ -100,6 +100,11 @@ action_apply(SMFICTX *ctx, const struct message *m, const struct decision *d,
 	if (delete_all(ctx, "Authentication-Results", &m->forged) != 0 ||
 	    delete_all(ctx, p->tag_header, &m->tags) != 0)
 		goto fail;
+	if (m->received_spf.len > 0 &&
+	    smfi_insheader(ctx, 0, "Received-SPF",
+	                   (char *)mta_value(m, buf_cstr(&m->received_spf))) !=
+	        MI_SUCCESS)
+		goto fail;
 	if (authres != NULL &&
 	    smfi_insheader(ctx, 0, "Authentication-Results",
 	                   (char *)mta_value(m, authres)) != MI_SUCCESS)

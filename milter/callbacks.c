@@ -21,9 +21,9 @@
 #define WANT_ACTIONS                                                           \
 	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
 #define WANT_STEPS                                                             \
-	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY |        \
-	 SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR |        \
-	 SMFIP_NR_EOH | SMFIP_HDR_LEADSPC)
+	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |       \
+	 SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH |         \
+	 SMFIP_HDR_LEADSPC)
 /* An A-R field never needs more; past it the builder fails safe. */
 #define AUTHRES_MAX 65536
 
@@ -59,6 +59,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 
 	*pf0 = WANT_ACTIONS & f0;
 	*pf1 = s != NULL ? WANT_STEPS & f1 : 0;
+	/* The body only when a method reads it, and then with SKIP so the
+	 * MTA stops sending it once every body hash has what it needs. */
+	if (s != NULL)
+		*pf1 |= policy_needs_body(s->policy) ? (SMFIP_SKIP & f1)
+		                                     : (SMFIP_NOBODY & f1);
 	*pf2 = 0;
 	*pf3 = 0;
 	if (s == NULL)
@@ -123,6 +128,19 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (s != NULL && s->msg != NULL)
 		(void)message_header(s->msg, name, value);
 	return go_on(s, SMFIP_NR_HDR);
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct session *s = priv(ctx);
+
+	if (s == NULL || s->msg == NULL)
+		return SMFIS_CONTINUE;
+	(void)message_body(s->msg, chunk, len);
+	if ((s->protocol & SMFIP_SKIP) && !message_wants_body(s->msg))
+		return SMFIS_SKIP;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -217,6 +235,7 @@ static struct smfiDesc desc = {
     .xxfi_envfrom = cb_envfrom,
     .xxfi_header = cb_header,
     .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
     .xxfi_eom = cb_eom,
     .xxfi_abort = cb_abort,
     .xxfi_close = cb_close,

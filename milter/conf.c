@@ -10,13 +10,24 @@
 
 #include "conf.h"
 #include "dns.h"
+#include "keycache.h"
 #include "log.h"
 #include "policy.h"
+#include "work.h"
 
-/* A resolver shared by the snapshots whose DNS settings are equal. */
+/* Threads for evaluations that wait on DNS step by step (SPF); each
+ * holds one message's evaluation at a time, so this bounds how many run
+ * at once, not how many messages are in flight. */
+#define CONF_WORK_THREADS 16
+
+/* What the snapshots with equal DNS settings share: the resolver, the
+ * DKIM key cache in front of it and the pool that runs evaluations
+ * blocking on it (SPF). */
 struct dnsref {
 	atomic_uint refs;
 	struct dns *dns;
+	struct keycache *keys;
+	struct work *work;
 };
 
 struct conf {
@@ -34,6 +45,9 @@ static void
 dnsref_unref(struct dnsref *r)
 {
 	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+		/* The pool first: its jobs may still wait on DNS answers. */
+		work_free(r->work);
+		keycache_free(r->keys);
 		dns_free(r->dns);
 		free(r);
 	}
@@ -73,12 +87,22 @@ dnsref_new(const struct policy *p, struct errbuf *eb)
 		errbuf_set(eb, "out of memory");
 		return NULL;
 	}
+	atomic_init(&r->refs, 1);
 	if ((r->dns = dns_new(&s, eb)) == NULL) {
 		errbuf_prefix(eb, "%s: dns", p->file);
 		free(r);
 		return NULL;
 	}
-	atomic_init(&r->refs, 1);
+	r->keys = keycache_new(KEYCACHE_MAX);
+	r->work = work_new(CONF_WORK_THREADS);
+	if (r->keys == NULL || r->work == NULL) {
+		errbuf_set(eb,
+		           "%s: cannot start the key cache or the work "
+		           "pool (out of memory or threads)",
+		           p->file);
+		dnsref_unref(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -188,6 +212,18 @@ struct dns *
 conf_dns(const struct conf *c)
 {
 	return c->dns != NULL ? c->dns->dns : NULL;
+}
+
+struct keycache *
+conf_keycache(const struct conf *c)
+{
+	return c->dns != NULL ? c->dns->keys : NULL;
+}
+
+struct work *
+conf_work(const struct conf *c)
+{
+	return c->dns != NULL ? c->dns->work : NULL;
 }
 
 uint64_t

@@ -1,8 +1,9 @@
 /*
  * conf: the configuration snapshot every connection works on.
  *
- * A snapshot bundles what one policy file implies: the validated policy and
- * the DNS resolver built from its "dns" settings (later also loaded keys).
+ * A snapshot bundles what one policy file implies: the validated policy,
+ * the DNS resolver built from its "dns" settings with the DKIM key cache
+ * and the work pool that go with it (later also loaded signing keys).
  * It is immutable and refcounted.  A connection takes the current snapshot
  * with conf_acquire() when it starts and gives it back with conf_release()
  * when it ends, so mail in flight finishes on the snapshot it started with.
@@ -27,6 +28,8 @@
 struct conf;
 struct policy;
 struct dns;
+struct keycache;
+struct work;
 
 /* Load and validate path into a new snapshot (not installed); NULL with
  * "file:line:column: message" (or a DNS setup error) in eb.  When
@@ -50,9 +53,12 @@ struct conf *conf_acquire(void);
 /* Give a reference back (NULL is allowed); the last one frees it. */
 void conf_release(struct conf *c);
 
-/* The snapshot's policy and resolver (borrowed, valid while c is held). */
+/* The snapshot's policy, resolver, DKIM key cache and work pool
+ * (borrowed, valid while c is held; NULL before conf_attach_dns). */
 const struct policy *conf_policy(const struct conf *c);
 struct dns *conf_dns(const struct conf *c);
+struct keycache *conf_keycache(const struct conf *c);
+struct work *conf_work(const struct conf *c);
 
 /* A number that grows with every installed snapshot (for logs). */
 uint64_t conf_generation(const struct conf *c);

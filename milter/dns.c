@@ -109,9 +109,11 @@ static const struct dns_answer pending_answer = {
 /*
  * Copy name lower-cased without its trailing dot; -1 unless it is a
  * well-formed host-style name (RFC 1035 section 2.3.4: at most 253
- * characters of text, labels of 1..63).  Backslashes, spaces and control
- * or non-ASCII bytes are refused too: libunbound would read them as
- * escapes, and names in mail are A-labels.
+ * characters of text, labels of 1..63).  Backslashes and control or
+ * non-ASCII bytes are refused too: libunbound would read them as escapes,
+ * and names in mail are A-labels.  A space is allowed: SPF macros can
+ * put one in a name (RFC 7208 section 7.3, "%_"), and DNS labels may hold
+ * any octet.
  */
 static int
 name_normalize(const char *in, char *out)
@@ -125,7 +127,7 @@ name_normalize(const char *in, char *out)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		if (c <= ' ' || c >= 0x7f || c == '\\')
+		if (c < ' ' || c >= 0x7f || c == '\\')
 			return -1;
 		if (c == '.') {
 			if (label == 0)

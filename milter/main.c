@@ -41,9 +41,11 @@
 #include "dns.h"
 #include "log.h"
 #include "policy.h"
+#include "spf_check.h"
 
-#define DEFAULT_POLICY SYSCONFDIR "/authmilter/policy.json"
-#define DRAIN_SECONDS  30 /* wait for open connections at stop */
+#define DEFAULT_POLICY  SYSCONFDIR "/authmilter/policy.json"
+#define DRAIN_SECONDS   30            /* wait for open connections at stop */
+#define MILTER_DATA_MAX (1024 * 1024) /* largest milter command accepted */
 
 enum { EXIT_OK = 0, EXIT_CONFIG = 1, EXIT_RUNTIME = 2 };
 
@@ -110,6 +112,7 @@ print_version(void)
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("jansson %s\n", jansson_version_str());
 	printf("%s\n", dns_library_version());
+	printf("%s\n", spf_library_version());
 	return EXIT_OK;
 }
 
@@ -350,6 +353,10 @@ setup(const struct options *o, struct conf *c)
 	struct passwd *pw;
 	struct errbuf eb;
 
+	/* libmilter drops the connection on a command over 64 KiB (a long
+	 * header field); take up to 1 MiB so such mail gets a verdict
+	 * instead of the MTA's default action. */
+	(void)smfi_setmaxdatasize(MILTER_DATA_MAX);
 	if (smfi_register(*callbacks_desc()) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "smfi_register failed");
 		return -1;

@@ -7,15 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "authres.h"
 #include "clock.h"
+#include "conf.h"
+#include "dkim_verify.h"
+#include "hash.h"
+#include "hdr.h"
 #include "iprev.h"
 #include "log.h"
 #include "message.h"
 #include "policy.h"
 #include "result.h"
 #include "session.h"
+#include "spf_check.h"
 
 /* Strip one pair of angle brackets from an envelope address. */
 static char *
@@ -29,6 +35,32 @@ envelope_addr(const char *a)
 	if (n >= 2 && a[0] == '<' && a[n - 1] == '>')
 		return strndup(a + 1, n - 2);
 	return strdup(a);
+}
+
+/* Start what the envelope alone allows: DKIM verification state and the
+ * MAIL FROM SPF check for inbound mail. */
+static int
+start_inbound(struct message *m)
+{
+	struct session *s = m->s;
+	const struct policy *p = s->policy;
+	struct dkim_verify_settings dvs = {
+	    .min_rsa_bits = p->verify.dkim_min_rsa_bits,
+	    .max_signatures = p->verify.dkim_max_signatures,
+	    .body_length = p->verify.dkim_body_length,
+	};
+
+	if (p->verify.dkim &&
+	    (m->dkim = dkim_verify_new(&dvs, conf_keycache(s->conf),
+	                               conf_dns(s->conf), m->bodyhash)) == NULL)
+		return -1;
+	if (p->verify.spf && s->ip.family != 0 &&
+	    (m->spf = spf_check_start(conf_dns(s->conf), conf_work(s->conf),
+	                              SPF_ID_MAILFROM, &s->ip,
+	                              s->helo ? s->helo : "", m->mail_from,
+	                              policy_spf_timeout_ms(p))) == NULL)
+		return -1;
+	return 0;
 }
 
 struct message *
@@ -45,10 +77,14 @@ message_new(struct session *s, const char *mail_from, const char *auth_user)
 	if (auth_user != NULL && auth_user[0] != '\0')
 		m->auth_user = strdup(auth_user);
 	m->results = resultset_new();
+	m->hdr = hdr_new(HDR_MAX_FIELDS, HDR_MAX_BYTES);
+	m->bodyhash = bodyhash_new();
 	m->outbound = s->internal || m->auth_user != NULL;
-	if (m->mail_from == NULL || m->results == NULL ||
+	if (m->mail_from == NULL || m->results == NULL || m->hdr == NULL ||
+	    m->bodyhash == NULL ||
 	    (auth_user != NULL && auth_user[0] != '\0' &&
-	     m->auth_user == NULL)) {
+	     m->auth_user == NULL) ||
+	    (!m->outbound && start_inbound(m) != 0)) {
 		message_free(m);
 		return NULL;
 	}
@@ -80,23 +116,58 @@ idxlist_add(struct idxlist *l, unsigned idx)
 	return 0;
 }
 
-int
-message_header(struct message *m, const char *name, const char *value)
+/* Note the fields the milter itself must act on: forged A-R (RFC 8601
+ * section 5) and tag headers only we may set. */
+static int
+note_field(struct message *m, const char *name, const char *value)
 {
 	const struct policy *p = m->s->policy;
-	int rc = 0;
 
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		m->nauthres++;
 		if (authres_is_ours(value, strlen(value), p->authserv_id))
-			rc = idxlist_add(&m->forged, m->nauthres);
+			return idxlist_add(&m->forged, m->nauthres);
 	} else if (strcasecmp(name, p->tag_header) == 0) {
 		m->ntag++;
-		rc = idxlist_add(&m->tags, m->ntag);
+		return idxlist_add(&m->tags, m->ntag);
+	}
+	return 0;
+}
+
+int
+message_header(struct message *m, const char *name, const char *value)
+{
+	int rc = note_field(m, name, value);
+
+	if (rc == 0) {
+		/* Past the caps the field is not kept; hdr_overflowed() makes
+		 * every method that needs the whole section not pass. */
+		if ((rc = hdr_add(m->hdr, name, value)) == HDR_EFULL)
+			return 0;
+		if (rc == 0 && m->dkim != NULL &&
+		    strcasecmp(name, "DKIM-Signature") == 0)
+			rc = dkim_verify_field(m->dkim, m->hdr,
+			                       hdr_count(m->hdr) - 1);
 	}
 	if (rc != 0)
 		message_fail(m, "out of memory");
 	return rc;
+}
+
+int
+message_body(struct message *m, const unsigned char *p, size_t n)
+{
+	if (bodyhash_update(m->bodyhash, p, n) != 0) {
+		message_fail(m, "body hashing failed");
+		return -1;
+	}
+	return 0;
+}
+
+bool
+message_wants_body(const struct message *m)
+{
+	return !bodyhash_complete(m->bodyhash);
 }
 
 /* auth=pass smtp.auth=<identity> for an authenticated client (RFC 8601
@@ -116,14 +187,24 @@ message_evaluate(struct message *m)
 {
 	struct session *s = m->s;
 
-	if (s->iprev != NULL && iprev_finish(s->iprev, m->results) != 0)
-		goto oom;
-	if (m->auth_user != NULL && add_auth(m) != 0)
-		goto oom;
+	if (bodyhash_final(m->bodyhash) != 0) {
+		message_fail(m, "body hashing failed");
+		return -1;
+	}
+	if ((s->iprev != NULL && iprev_finish(s->iprev, m->results) != 0) ||
+	    (m->auth_user != NULL && add_auth(m) != 0) ||
+	    (m->spf != NULL && spf_check_finish(m->spf, m->results) != 0) ||
+	    (!m->outbound && s->spf_helo != NULL &&
+	     spf_check_finish(s->spf_helo, m->results) != 0) ||
+	    (m->dkim != NULL && dkim_verify_finish(m->dkim, m->hdr, time(NULL),
+	                                           m->results) != 0) ||
+	    (m->spf != NULL && s->policy->verify.spf_received_spf &&
+	     spf_check_received(m->spf, s->policy->authserv_id,
+	                        &m->received_spf) != 0)) {
+		message_fail(m, "out of memory");
+		return -1;
+	}
 	return 0;
-oom:
-	message_fail(m, "out of memory");
-	return -1;
 }
 
 void
@@ -158,5 +239,10 @@ message_free(struct message *m)
 	resultset_free(m->results);
 	free(m->forged.v);
 	free(m->tags.v);
+	buf_free(&m->received_spf);
+	dkim_verify_free(m->dkim);
+	spf_check_free(m->spf);
+	bodyhash_free(m->bodyhash);
+	hdr_free(m->hdr);
 	free(m);
 }

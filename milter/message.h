@@ -9,8 +9,9 @@
  * at end-of-message; it never calls libmilter: callbacks.c and action.c
  * turn its outcome into MTA actions.
  *
- * Memory per message is bounded by the headers kept (none for now) and a
- * few indexes; the body is never stored.
+ * Memory per message is bounded by the header caps of hdr.c and a few
+ * indexes; the body is never stored: it streams through the shared body
+ * hashes (hash.c).
  *
  * Ownership: owned by the session (session.msg); message_free() releases
  * everything; strings given to message_new() are copied.
@@ -27,6 +28,10 @@
 struct session;
 struct resultset;
 struct decision;
+struct hdr;
+struct bodyhash;
+struct dkim_verify;
+struct spf_check;
 
 /* Occurrence numbers (1-based, per header name) of fields to delete. */
 struct idxlist {
@@ -48,6 +53,11 @@ struct message {
 	struct idxlist tags;   /* all of them: only we may set it */
 	bool failed;           /* an internal error: on_error applies */
 	char failwhy[96];
+	struct hdr *hdr;           /* the header section, parsed once */
+	struct bodyhash *bodyhash; /* body digests every signature shares */
+	struct dkim_verify *dkim;  /* NULL unless DKIM is verified */
+	struct spf_check *spf;     /* MAIL FROM identity, or NULL */
+	struct buf received_spf;   /* Received-SPF value, or empty */
 };
 
 /* Start a message; NULL when out of memory. */
@@ -57,6 +67,12 @@ struct message *message_new(struct session *s, const char *mail_from,
 /* Look at one header field as it arrives; 0, or -1 when out of memory
  * (the message is then marked failed). */
 int message_header(struct message *m, const char *name, const char *value);
+
+/* Feed a body chunk; 0, or -1 (message marked failed). */
+int message_body(struct message *m, const unsigned char *p, size_t n);
+
+/* Whether anything still needs the rest of the body. */
+bool message_wants_body(const struct message *m);
 
 /* Mark the message as undecidable (first reason wins). */
 void message_fail(struct message *m, const char *why);

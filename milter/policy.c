@@ -98,6 +98,21 @@ policy_key_inherits_on_error(enum policy_key k)
 	return keys[k].def == INHERIT_ON_ERROR;
 }
 
+unsigned
+policy_spf_timeout_ms(const struct policy *p)
+{
+	unsigned t = p->dns.timeout_ms * 4;
+
+	return t > 20000 ? 20000 : t;
+}
+
+bool
+policy_needs_body(const struct policy *p)
+{
+	return p->verify.dkim || p->verify.arc || p->sign.nkeys > 0 ||
+	       p->arc_seal.enabled;
+}
+
 static void
 free_strv(char **v, size_t n)
 {
@@ -128,6 +143,12 @@ policy_free(struct policy *p)
 		free(p->sign.keys[i].key_file);
 	}
 	free(p->sign.keys);
+	free_strv(p->sign.headers, p->sign.nheaders);
+	free_strv(p->sign.oversign, p->sign.noversign);
+	free(p->verify.dmarc_psl_file);
+	free_strv(p->verify.dmarc_never_reject_domains,
+	          p->verify.ndmarc_never_reject_domains);
+	free(p->verify.dmarc_never_reject_networks);
 	free(p->arc_seal.domain);
 	free(p->arc_seal.selector);
 	free(p->arc_seal.key_file);

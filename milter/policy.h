@@ -74,6 +74,14 @@ enum body_length {
 	BODY_LENGTH_ALLOW    /* l= is honoured; the extra content is ignored */
 };
 
+/* c= of signatures we make: header/body. */
+enum canon_pair {
+	CANON_SIMPLE_SIMPLE,
+	CANON_SIMPLE_RELAXED,
+	CANON_RELAXED_SIMPLE,
+	CANON_RELAXED_RELAXED
+};
+
 struct policy_signkey {
 	char *domain; /* lower-cased */
 	char *selector;
@@ -104,6 +112,7 @@ struct policy {
 	struct {
 		bool iprev;
 		bool spf;
+		bool spf_received_spf; /* add a Received-SPF field too */
 		bool dkim;
 		unsigned dkim_min_rsa_bits;
 		unsigned dkim_max_signatures;
@@ -111,6 +120,11 @@ struct policy {
 		bool dmarc;
 		enum dmarc_mode dmarc_mode;
 		bool dmarc_enforce;
+		char *dmarc_psl_file; /* RFC 7489 mode: public suffix list */
+		char **dmarc_never_reject_domains; /* lower-cased */
+		size_t ndmarc_never_reject_domains;
+		struct cidr *dmarc_never_reject_networks;
+		size_t ndmarc_never_reject_networks;
 		bool arc;
 		char **arc_trusted_sealers; /* lower-cased domains */
 		size_t narc_trusted_sealers;
@@ -119,6 +133,13 @@ struct policy {
 	struct {
 		struct policy_signkey *keys;
 		size_t nkeys;
+		enum canon_pair canonicalization;
+		char **headers; /* fields signed when present */
+		size_t nheaders;
+		char **oversign; /* fields signed once more than present */
+		size_t noversign;
+		unsigned expire_seconds; /* x= = t= + this; 0: no x= */
+		enum action missing_key; /* accept or tempfail */
 	} sign;
 
 	struct {
@@ -164,6 +185,13 @@ void policy_decide(const struct policy *p, const struct resultset *rs,
 /* The decision used when the daemon cannot decide (on_error). */
 void policy_decide_error(const struct policy *p, const char *why,
                          struct decision *d);
+
+/* The deadline for one whole SPF evaluation: several lookups in a row,
+ * within RFC 7208 section 4.6.4's "at least 20 seconds" for the lot. */
+unsigned policy_spf_timeout_ms(const struct policy *p);
+
+/* Whether any enabled method reads the message body. */
+bool policy_needs_body(const struct policy *p);
 
 /* Names: "accept", "tag", ...; policy key names "dmarc_reject", .... */
 const char *action_name(enum action a);

@@ -51,6 +51,7 @@
 _Static_assert(sizeof(enum action) == sizeof(int), "enums stored as int");
 _Static_assert(sizeof(enum body_length) == sizeof(int), "enums as int");
 _Static_assert(sizeof(enum dmarc_mode) == sizeof(int), "enums as int");
+_Static_assert(sizeof(enum canon_pair) == sizeof(int), "enums as int");
 
 enum kind {
 	K_BOOL,    /* bool */
@@ -907,6 +908,19 @@ distinct_signkeys(struct ctx *c, const struct key *k, void *base)
 	return 0;
 }
 
+/* sign.headers must name From (RFC 6376 section 5.4). */
+static int
+headers_have_from(struct ctx *c, const struct key *k, void *base)
+{
+	const struct policy *p = base;
+
+	(void)k;
+	for (size_t i = 0; i < p->sign.nheaders; i++)
+		if (strcasecmp(p->sign.headers[i], "From") == 0)
+			return 0;
+	return fail(c, "must include \"From\" (RFC 6376 section 5.4)");
+}
+
 /* ---- dumping ---- */
 
 static json_t *dump_value(const struct key *k, const void *base);
@@ -1101,6 +1115,10 @@ static const char *const facility_syms[] = {
     "local3", "local4", "local5", "local6", "local7", NULL};
 static const char *const body_length_syms[] = {"no_pass", "allow", NULL};
 static const char *const dmarc_mode_syms[] = {"rfc9989", "rfc7489", NULL};
+static const char *const canon_pair_syms[] = {"simple/simple", "simple/relaxed",
+                                              "relaxed/simple",
+                                              "relaxed/relaxed", NULL};
+static const char *const missing_key_syms[] = {"accept", "tempfail", NULL};
 static const char *const algorithm_syms[] = {"rsa-sha256", "ed25519-sha256",
                                              NULL};
 
@@ -1113,6 +1131,21 @@ static const struct key server_item = {"server",
                                        .size = sizeof(char *)};
 static const struct key cidr_item = {"network", K_CIDR, 0,
                                      .size = sizeof(struct cidr)};
+static const struct key domain_item = {"domain",
+                                       K_STR,
+                                       0,
+                                       1,
+                                       253,
+                                       .flags = F_LOWER,
+                                       .check = check_domain,
+                                       .size = sizeof(char *)};
+static const struct key field_item = {"field",
+                                      K_STR,
+                                      0,
+                                      1,
+                                      64,
+                                      .check = check_tag_header,
+                                      .size = sizeof(char *)};
 static const struct key sealer_item = {"sealer",
                                        K_STR,
                                        0,
@@ -1133,6 +1166,7 @@ static const struct key dns_keys[] = {
 
 static const struct key spf_keys[] = {
     {"enabled", K_BOOL, P(verify.spf), .def = "true"},
+    {"received_spf", K_BOOL, P(verify.spf_received_spf), .def = "false"},
     {.name = NULL},
 };
 
@@ -1155,6 +1189,15 @@ static const struct key dmarc_keys[] = {
     {"mode", K_ENUM, P(verify.dmarc_mode), .def = "\"rfc9989\"",
      .syms = dmarc_mode_syms},
     {"enforce", K_BOOL, P(verify.dmarc_enforce), .def = "true"},
+    /* Read only in rfc7489 mode; absent: Debian's publicsuffix file. */
+    {"psl_file", K_STR, P(verify.dmarc_psl_file), 1, PATH_MAX - 1,
+     .flags = F_PATH},
+    {"never_reject_domains", K_ARRAY, P(verify.dmarc_never_reject_domains), 0,
+     1024, .def = "[]", .item = &domain_item,
+     .noff = P(verify.ndmarc_never_reject_domains)},
+    {"never_reject_networks", K_ARRAY, P(verify.dmarc_never_reject_networks), 0,
+     1024, .def = "[]", .item = &cidr_item,
+     .noff = P(verify.ndmarc_never_reject_networks)},
     {.name = NULL},
 };
 
@@ -1197,6 +1240,28 @@ static const struct key signkey_item = {"key", K_OBJECT, 0, .sub = signkey_keys,
 static const struct key sign_keys[] = {
     {"keys", K_ARRAY, P(sign.keys), 0, 64, .def = "[]", .item = &signkey_item,
      .noff = P(sign.nkeys), .post = distinct_signkeys},
+    {"canonicalization", K_ENUM, P(sign.canonicalization),
+     .def = "\"relaxed/relaxed\"", .syms = canon_pair_syms},
+    /* RFC 6376 section 5.4.1, plus the MIME fields and Message-ID. */
+    {"headers", K_ARRAY, P(sign.headers), 1, 64, .item = &field_item,
+     .noff = P(sign.nheaders), .post = headers_have_from,
+     .def = "[\"From\", \"Reply-To\", \"Subject\", \"Date\", \"To\", "
+            "\"Cc\", \"Resent-Date\", \"Resent-From\", \"Resent-To\", "
+            "\"Resent-Cc\", \"In-Reply-To\", \"References\", "
+            "\"List-Id\", \"List-Help\", \"List-Unsubscribe\", "
+            "\"List-Subscribe\", \"List-Post\", \"List-Owner\", "
+            "\"List-Archive\", \"Message-ID\", \"MIME-Version\", "
+            "\"Content-Type\", \"Content-Transfer-Encoding\"]"},
+    /* Signed once more than present, so an added copy breaks the
+     * signature (RFC 6376 section 8.15). */
+    {"oversign", K_ARRAY, P(sign.oversign), 0, 64, .item = &field_item,
+     .noff = P(sign.noversign),
+     .def = "[\"From\", \"To\", \"Cc\", \"Subject\", \"Date\", "
+            "\"Reply-To\", \"Message-ID\", \"MIME-Version\", "
+            "\"Content-Type\", \"Content-Transfer-Encoding\"]"},
+    {"expire_seconds", K_UINT, P(sign.expire_seconds), 0, 31536000, .def = "0"},
+    {"missing_key", K_ENUM, P(sign.missing_key), .def = "\"accept\"",
+     .syms = missing_key_syms, .parse = action_parse},
     {.name = NULL},
 };
 

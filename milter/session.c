@@ -12,6 +12,7 @@
 #include "message.h"
 #include "policy.h"
 #include "session.h"
+#include "spf_check.h"
 
 struct session *
 session_new(struct conf *conf)
@@ -51,12 +52,23 @@ session_connect(struct session *s, const struct sockaddr *sa)
 int
 session_helo(struct session *s, const char *helo)
 {
+	const struct policy *p = s->policy;
 	char *h = strdup(helo != NULL ? helo : "");
 
 	if (h == NULL)
 		return -1;
 	free(s->helo);
 	s->helo = h;
+	spf_check_free(s->spf_helo);
+	s->spf_helo = NULL;
+	if (!s->internal && p->verify.spf && s->ip.family != 0 &&
+	    h[0] != '\0') {
+		s->spf_helo = spf_check_start(
+		    conf_dns(s->conf), conf_work(s->conf), SPF_ID_HELO, &s->ip,
+		    h, "", policy_spf_timeout_ms(p));
+		if (s->spf_helo == NULL)
+			return -1;
+	}
 	session_poll(s);
 	return 0;
 }
@@ -74,6 +86,7 @@ session_free(struct session *s)
 		return;
 	message_free(s->msg);
 	iprev_free(s->iprev);
+	spf_check_free(s->spf_helo);
 	free(s->helo);
 	conf_release(s->conf);
 	free(s);

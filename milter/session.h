@@ -25,6 +25,7 @@ struct conf;
 struct policy;
 struct iprev;
 struct message;
+struct spf_check;
 
 struct session {
 	struct conf *conf;           /* owned reference */
@@ -33,9 +34,10 @@ struct session {
 	struct ipaddr ip;            /* family 0 when the MTA gave none */
 	char ipstr[64];
 	char *helo;
-	bool internal;       /* client in internal_networks or local */
-	struct iprev *iprev; /* NULL when not evaluated */
-	struct message *msg; /* message in progress, or NULL */
+	bool internal;              /* client in internal_networks or local */
+	struct iprev *iprev;        /* NULL when not evaluated */
+	struct spf_check *spf_helo; /* SPF of the HELO name, or NULL */
+	struct message *msg;        /* message in progress, or NULL */
 	unsigned nmessages;
 	const char *error; /* set when setup failed: every message
 	                      gets on_error; a static string */
@@ -49,7 +51,7 @@ struct session *session_new(struct conf *conf);
  * the lookups that need only the address; 0, or -1 when out of memory. */
 int session_connect(struct session *s, const struct sockaddr *sa);
 
-/* Record the HELO/EHLO name; 0 or -1. */
+/* Record the HELO/EHLO name and start its SPF check; 0 or -1. */
 int session_helo(struct session *s, const char *helo);
 
 /* Let pending lookups advance (never blocks). */

@@ -14,8 +14,15 @@ import amtest
 # target -> seed files (globs under the source tree)
 SEEDS = {
     "fuzz_authres": ["t/vectors/authres/*/input"],
+    "fuzz_canon": ["t/vectors/canon/*/body", "t/vectors/canon/*/header"],
+    "fuzz_dkimsig": ["t/vectors/tagval/*/input", "t/vectors/dkim/*.eml"],
+    "fuzz_b64": ["t/vectors/tagval/*/input"],
+    "fuzz_hdr": ["t/vectors/from/*/input", "t/vectors/from/*/fields"],
+    "fuzz_keyrec": ["t/vectors/keyrec/*/input"],
     "fuzz_policy": ["t/policy/good/*/policy.json", "t/policy/bad/*/policy.json",
                     "policy/*.json", "policy/examples/*.json"],
+    "fuzz_spfrecord": ["t/vectors/spf/records/*/input"],
+    "fuzz_tagval": ["t/vectors/tagval/*/input"],
 }
 
 t = amtest.Tap()

@@ -59,7 +59,7 @@ class Tap:
     def ok(self, cond, name):
         self.n += 1
         print(("ok" if cond else "not ok") + " %d - %s" % (self.n, name))
-        if not cond:
+        if not cond and "# TODO" not in name:  # TAP: a TODO failure is expected
             self.failed += 1
         return bool(cond)
 

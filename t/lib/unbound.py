@@ -115,6 +115,17 @@ def dns_query(port, name, qtype=1, timeout=0.5, host="127.0.0.1"):
     return data[3] & 0x0F
 
 
+def write_client_conf(path, zones=()):
+    """The libunbound config for a client of a test server: forward to
+    loopback, and answer none of the built-in local zones itself."""
+    lines = ["server:", "    do-not-query-localhost: no"]
+    zones = CLIENT_NODEFAULT + [z for z in zones if z not in CLIENT_NODEFAULT]
+    lines += ['    local-zone: "%s" nodefault' % z for z in zones]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
 class Unbound:
     """An unbound answering records from static local zones on loopback."""
 
@@ -199,14 +210,7 @@ class Unbound:
 
     def client_conf(self, path):
         """Write the libunbound config a client (dns.unbound_config) needs."""
-        lines = ["server:", "    do-not-query-localhost: no"]
-        zones = CLIENT_NODEFAULT + [
-            z for z in self.zones + self.refuse_zones
-            if z not in CLIENT_NODEFAULT]
-        lines += ['    local-zone: "%s" nodefault' % z for z in zones]
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
+        return write_client_conf(path, self.zones + self.refuse_zones)
 
 
 class DeadServer:

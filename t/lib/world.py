@@ -35,9 +35,10 @@ AUTHSERV_ID = "mx.test.example"
 
 
 class World:
-    def __init__(self, t, records, timeout_ms=2000):
+    def __init__(self, t, records, timeout_ms=2000, extra=""):
         self.t = t
-        self.dns = unbound.Unbound(t, records=RECORDS + list(records))
+        self.dns = unbound.Unbound(t, records=RECORDS + list(records),
+                                   extra=extra)
         self.dns.start()
         self.dir = amtest.tmpdir(t, "world-")
         self.client_conf = os.path.join(self.dir, "libunbound.conf")
@@ -62,6 +63,7 @@ class World:
         return p
 
 
-def start(t, records=(), timeout_ms=2000):
+def start(t, records=(), timeout_ms=2000, extra=""):
+    """Unbound with RECORDS + records; extra: more unbound server: lines."""
     t.need_tools("unbound")
-    return World(t, records, timeout_ms)
+    return World(t, records, timeout_ms, extra)

@@ -12,7 +12,9 @@ import world
 
 t = amtest.Tap()
 w = world.start(t)
-d = daemon.Daemon(t, w.policy())
+# These cases pin the whole A-R: leave SPF (tested in t/mta/spf*.t) out.
+NOSPF = {"spf": {"enabled": False}}
+d = daemon.Daemon(t, w.policy(verify=NOSPF))
 d.start()
 
 FORGED = (
@@ -44,11 +46,23 @@ SMFIP = {"NOCONNECT": 0x1, "NOHELO": 0x2, "NOMAIL": 0x4, "NORCPT": 0x8,
          "NR_UNKN": 0x20000, "NR_EOH": 0x40000, "NR_BODY": 0x80000,
          "HDR_LEADSPC": 0x100000}
 proto = int(r.negotiate.get("protocol", "0"), 16) if r.negotiate else 0
-for flag in ("NORCPT", "NODATA", "NOUNKNOWN", "NOBODY", "NR_CONN", "NR_HELO",
+for flag in ("NORCPT", "NODATA", "NOUNKNOWN", "SKIP", "NR_CONN", "NR_HELO",
              "NR_MAIL", "NR_HDR", "NR_EOH", "HDR_LEADSPC"):
     t.ok(proto & SMFIP[flag], "negotiated %s" % flag)
-for flag in ("NOCONNECT", "NOHELO", "NOMAIL", "NOHDRS", "NOEOH"):
-    t.ok(not proto & SMFIP[flag], "does not skip %s" % flag)
+for flag in ("NOCONNECT", "NOHELO", "NOMAIL", "NOHDRS", "NOEOH", "NOBODY"):
+    t.ok(not proto & SMFIP[flag], "does not skip %s (DKIM reads the body)" % flag)
+t.like(r.text, r"(?m)^body skip$",
+       "no signature needs the body: SMFIS_SKIP at the first chunk")
+
+# Nothing reads the body: the MTA is told not to send it at all.
+d2 = daemon.Daemon(t, w.policy(verify={"dkim": {"enabled": False},
+                                       "arc": {"enabled": False}}))
+d2.start()
+r2 = mtc.run(t, d2.socket, mtc.MESSAGE, ["-a", "127.0.0.5"])
+proto2 = int(r2.negotiate.get("protocol", "0"), 16) if r2.negotiate else 0
+t.ok(proto2 & SMFIP["NOBODY"], "DKIM and ARC off: NOBODY negotiated")
+t.is_(r2.result, "accept", "DKIM and ARC off: accepted")
+d2.stop()
 t.ok(any(l.startswith("symlist") and "auth_authen" in l for l in r.lines),
      "asks for {auth_authen} at MAIL FROM")
 

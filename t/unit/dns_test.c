@@ -238,7 +238,7 @@ static const char *const bad_names[] = {
     "..",
     "a..test",
     ".a.test",
-    "a b.test",
+    "tab\there.test",
     "back\\slash.test",
     /* a 64-character label */
     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.test",
