@@ -6,7 +6,7 @@ BUILD_PACKAGES="build-essential autoconf automake pkg-config
 TEST_PACKAGES="unbound postfix sasl2-bin libsasl2-modules libsasl2-modules-db
  python3 python3-dkim python3-dnslib python3-jsonschema python3-yaml
  python3-spf python3-authres libmail-dkim-perl opendkim opendkim-tools
- clang libclang-rt-dev groff-base procps iproute2 perl"
+ clang libclang-rt-dev groff-base procps iproute2 perl m4 libwrap0"
 
 # apt-get as root, or through sudo.
 as_root() {

@@ -8,6 +8,7 @@
 
 #include "action.h"
 #include "buf.h"
+#include "dkim_sign.h"
 #include "log.h"
 #include "message.h"
 #include "policy.h"
@@ -87,6 +88,45 @@ add_tag(SMFICTX *ctx, const struct message *m)
 	return rc;
 }
 
+/* Our DKIM-Signature fields, on top (above our A-R, which they do not
+ * sign). */
+static int
+add_signatures(SMFICTX *ctx, const struct message *m)
+{
+	size_t n = m->sign != NULL ? dkim_sign_count(m->sign) : 0;
+
+	for (size_t i = n; i > 0; i--) {
+		const char *v = dkim_sign_value(m->sign, i - 1);
+
+		if (v[0] != '\0' &&
+		    smfi_insheader(ctx, 0, "DKIM-Signature",
+		                   (char *)mta_value(m, v)) != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+/* Our ARC set on top: AAR, then AMS, then AS, so the seal comes first
+ * (RFC 8617 section 5.1). */
+static int
+add_seal(SMFICTX *ctx, const struct message *m)
+{
+	const struct {
+		const char *name;
+		const struct buf *v;
+	} f[] = {{"ARC-Authentication-Results", &m->seal.aar},
+	         {"ARC-Message-Signature", &m->seal.ams},
+	         {"ARC-Seal", &m->seal.as}};
+
+	for (size_t i = 0; i < 3; i++)
+		if (f[i].v->len > 0 &&
+		    smfi_insheader(ctx, 0, (char *)f[i].name,
+		                   (char *)mta_value(m, buf_cstr(f[i].v))) !=
+		        MI_SUCCESS)
+			return -1;
+	return 0;
+}
+
 sfsistat
 action_apply(SMFICTX *ctx, const struct message *m, const struct decision *d,
              const char *authres)
@@ -108,6 +148,8 @@ action_apply(SMFICTX *ctx, const struct message *m, const struct decision *d,
 	if (authres != NULL &&
 	    smfi_insheader(ctx, 0, "Authentication-Results",
 	                   (char *)mta_value(m, authres)) != MI_SUCCESS)
+		goto fail;
+	if (add_signatures(ctx, m) != 0 || add_seal(ctx, m) != 0)
 		goto fail;
 	if (d->action == ACTION_TAG && add_tag(ctx, m) != 0)
 		goto fail;

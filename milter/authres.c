@@ -55,6 +55,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authres.h"
 
@@ -604,6 +605,18 @@ loose_match(struct lex *lx, const char *want)
 	return sink_matched(&k);
 }
 
+/* Whether our id occurs in value, ignoring ASCII case. */
+static bool
+contains_id(const char *value, size_t len, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (size_t i = 0; n > 0 && i + n <= len; i++)
+		if (strncasecmp(value + i, id, n) == 0)
+			return true;
+	return false;
+}
+
 bool
 authres_is_ours(const char *value, size_t len, const char *our_id)
 {
@@ -612,10 +625,13 @@ authres_is_ours(const char *value, size_t len, const char *our_id)
 
 	assert(our_id != NULL);
 	assert(value != NULL || len == 0);
-	if (read_id_value(&lx, &k) == 0 && sink_matched(&k))
-		return true;
-	lx.p = value;
-	return loose_match(&lx, our_id);
+	if (read_id_value(&lx, &k) == 0)
+		return sink_matched(&k) ||
+		       (lx.p = value, loose_match(&lx, our_id));
+	/* Unreadable (comments nested past the cap, an open quote...): a
+	 * reader laxer than we are may still find our id in it, so a field
+	 * that contains our id anywhere goes. */
+	return contains_id(value, len, our_id);
 }
 
 /* ---- formatting ---- */

@@ -73,7 +73,10 @@ void authres_parsed_free(struct authres_parsed *p);
  * there is none or it does not fit. */
 int authres_read_id(const char *value, size_t len, char *id, size_t idsz);
 
-/* Whether the field claims our authserv-id (RFC 8601 section 5). */
+/* Whether the field claims our authserv-id (RFC 8601 section 5).  A
+ * field whose id cannot be read (e.g. comments nested past the cap) is
+ * ours when our id occurs anywhere in it: removal errs towards removing,
+ * because a laxer reader downstream may still find our id there. */
 bool authres_is_ours(const char *value, size_t len, const char *our_id);
 
 #endif

@@ -10,10 +10,12 @@
 #include "action.h"
 #include "authres.h"
 #include "buf.h"
+#include "clock.h"
 #include "callbacks.h"
 #include "conf.h"
 #include "log.h"
 #include "message.h"
+#include "metrics.h"
 #include "policy.h"
 #include "result.h"
 #include "session.h"
@@ -28,11 +30,25 @@
 #define AUTHRES_MAX 65536
 
 static atomic_uint active;
+static atomic_uint in_progress; /* messages between MAIL FROM and the end */
+static atomic_uint in_eom;      /* end-of-message callbacks running */
 
 unsigned
 callbacks_active(void)
 {
 	return atomic_load(&active);
+}
+
+unsigned
+callbacks_messages(void)
+{
+	return atomic_load(&in_progress);
+}
+
+unsigned
+callbacks_deciding(void)
+{
+	return atomic_load(&in_eom);
 }
 
 static struct session *
@@ -104,6 +120,18 @@ cb_helo(SMFICTX *ctx, char *helo)
 	return go_on(s, SMFIP_NR_HELO);
 }
 
+/* Forget the message in progress (end of message, abort, close). */
+static void
+end_message(struct session *s)
+{
+	if (s->msg != NULL) {
+		message_free(s->msg);
+		s->msg = NULL;
+		metrics_message_end();
+		atomic_fetch_sub(&in_progress, 1);
+	}
+}
+
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -111,10 +139,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
-	message_free(s->msg);
+	end_message(s);
 	s->msg = message_new(s, argv[0], smfi_getsymval(ctx, "{auth_authen}"));
 	if (s->msg == NULL)
 		s->error = "out of memory";
+	else {
+		metrics_message_begin();
+		atomic_fetch_add(&in_progress, 1);
+	}
 	s->nmessages++;
 	session_poll(s);
 	return go_on(s, SMFIP_NR_MAIL);
@@ -148,8 +180,11 @@ cb_eoh(SMFICTX *ctx)
 {
 	struct session *s = priv(ctx);
 
-	if (s != NULL)
+	if (s != NULL) {
 		session_poll(s);
+		if (s->msg != NULL)
+			(void)message_eoh(s->msg);
+	}
 	return go_on(s, SMFIP_NR_EOH);
 }
 
@@ -170,7 +205,7 @@ eom_error(SMFICTX *ctx, struct session *s, const char *why)
 
 /* Evaluate, decide, stamp and act: the end-of-message steps. */
 static sfsistat
-cb_eom(SMFICTX *ctx)
+eom_steps(SMFICTX *ctx)
 {
 	struct session *s = priv(ctx);
 	struct message *m = s != NULL ? s->msg : NULL;
@@ -185,19 +220,40 @@ cb_eom(SMFICTX *ctx)
 	if (qid != NULL)
 		snprintf(m->qid, sizeof(m->qid), "%s", qid);
 	(void)message_evaluate(m);
+	/* The header is built before deciding: mail must not leave without
+	 * it, so failing to build it is "cannot decide" (on_error). */
+	buf_init(&ar, AUTHRES_MAX);
+	if (!m->failed && authres_format(s->policy->authserv_id, m->results,
+	                                 "\n\t", &ar) != 0)
+		message_fail(m, "Authentication-Results too large");
 	if (m->failed)
 		policy_decide_error(s->policy, m->failwhy, &d);
 	else
 		policy_decide(s->policy, m->results, &d);
-	buf_init(&ar, AUTHRES_MAX);
-	if (authres_format(s->policy->authserv_id, m->results, "\n\t", &ar) !=
-	    0)
-		message_fail(m, "Authentication-Results too large");
+	if (m->unsigned_why != NULL)
+		policy_decide_unsigned(s->policy, m->unsigned_why, &d);
+	if (d.action != ACTION_REJECT && d.action != ACTION_TEMPFAIL &&
+	    d.action != ACTION_DISCARD && !m->failed &&
+	    message_seal(m, ar.len ? buf_cstr(&ar) : NULL) != 0)
+		policy_decide_error(s->policy, m->failwhy, &d);
 	rc = action_apply(ctx, m, &d, ar.len ? buf_cstr(&ar) : NULL);
 	message_log(m, &d);
+	metrics_message(m->outbound, m->results, d.action,
+	                clock_ms() - m->start_ms);
 	buf_free(&ar);
-	message_free(m);
-	s->msg = NULL;
+	end_message(s);
+	return rc;
+}
+
+/* End of message, counted so a stop waits for the decisions under way. */
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	sfsistat rc;
+
+	atomic_fetch_add(&in_eom, 1);
+	rc = eom_steps(ctx);
+	atomic_fetch_sub(&in_eom, 1);
 	return rc;
 }
 
@@ -206,10 +262,8 @@ cb_abort(SMFICTX *ctx)
 {
 	struct session *s = priv(ctx);
 
-	if (s != NULL) {
-		message_free(s->msg);
-		s->msg = NULL;
-	}
+	if (s != NULL)
+		end_message(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -219,6 +273,7 @@ cb_close(SMFICTX *ctx)
 	struct session *s = priv(ctx);
 
 	if (s != NULL) {
+		end_message(s);
 		session_free(s);
 		smfi_setpriv(ctx, NULL);
 		atomic_fetch_sub(&active, 1);

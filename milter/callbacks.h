@@ -9,7 +9,8 @@
  * rejected before end-of-message; a session that could not be set up
  * answers every message with the policy's on_error action.
  *
- * callbacks_active() counts open connections, for a graceful stop.
+ * callbacks_active() counts open connections, callbacks_messages() the
+ * messages in progress, for metrics and a graceful stop.
  */
 #ifndef AUTHMILTER_CALLBACKS_H
 #define AUTHMILTER_CALLBACKS_H
@@ -19,7 +20,11 @@
 /* The filter description to give smfi_register(). */
 struct smfiDesc *callbacks_desc(void);
 
-/* Connections open right now. */
+/* Connections open right now, and messages in progress on them. */
 unsigned callbacks_active(void);
+unsigned callbacks_messages(void);
+
+/* End-of-message callbacks running now (a stop waits for them). */
+unsigned callbacks_deciding(void);
 
 #endif

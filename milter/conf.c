@@ -7,11 +7,15 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <stdio.h>
 
 #include "conf.h"
+#include "dmarc_psl.h"
 #include "dns.h"
 #include "keycache.h"
 #include "log.h"
+#include "pkey.h"
 #include "policy.h"
 #include "work.h"
 
@@ -35,7 +39,13 @@ struct conf {
 	uint64_t generation;
 	struct policy *policy;
 	struct dnsref *dns;
+	struct pkey **signkeys; /* one per policy->sign.keys[] */
+	struct pkey *arckey;    /* arc_seal.key_file, or NULL */
+	struct dmarc_psl *psl;  /* DMARC in rfc7489 mode, else NULL */
 };
+
+/* Debian's publicsuffix package; verify.dmarc.psl_file overrides it. */
+#define CONF_PSL_DEFAULT "/usr/share/publicsuffix/public_suffix_list.dat"
 
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *conf_current;
@@ -122,6 +132,93 @@ shared_dns(const struct policy *p)
 	return r;
 }
 
+/* Load one private key and check it fits its use: the type its algorithm
+ * names, RSA of at least 1024 bits (RFC 8301 section 3.2).  A key file
+ * others may read is accepted with a warning. */
+static struct pkey *
+load_key(const struct policy *p, const char *what, const char *file,
+         enum pkey_type want, struct errbuf *eb)
+{
+	struct stat st;
+	struct pkey *k = pkey_load_private(file, eb);
+
+	if (k == NULL) {
+		errbuf_prefix(eb, "%s: %s", p->file, what);
+		return NULL;
+	}
+	if (pkey_type(k) != want) {
+		errbuf_set(eb,
+		           "%s: %s: %s is an %s key, the algorithm needs %s",
+		           p->file, what, file, pkey_type_name(pkey_type(k)),
+		           pkey_type_name(want));
+	} else if (want == PKEY_RSA && pkey_bits(k) < 1024) {
+		errbuf_set(eb,
+		           "%s: %s: %s is an RSA key of %u bits; signing "
+		           "needs at least 1024 (RFC 8301)",
+		           p->file, what, file, pkey_bits(k));
+	} else {
+		if (stat(file, &st) == 0 && (st.st_mode & S_IROTH))
+			log_msg(LOG_WARNING,
+			        "%s: %s: %s can be read by any "
+			        "user; chmod o-r it",
+			        p->file, what, file);
+		return k;
+	}
+	pkey_unref(k);
+	return NULL;
+}
+
+/* The private keys the policy names. */
+static int
+load_keys(struct conf *c, struct errbuf *eb)
+{
+	const struct policy *p = c->policy;
+	char what[64];
+
+	if (p->sign.nkeys > 0 &&
+	    (c->signkeys = calloc(p->sign.nkeys, sizeof(*c->signkeys))) ==
+	        NULL) {
+		errbuf_set(eb, "%s: out of memory", p->file);
+		return -1;
+	}
+	for (size_t i = 0; i < p->sign.nkeys; i++) {
+		const struct policy_signkey *sk = &p->sign.keys[i];
+
+		snprintf(what, sizeof(what), "sign.keys[%zu]", i);
+		c->signkeys[i] = load_key(
+		    p, what, sk->key_file,
+		    strcmp(sk->algorithm, "ed25519-sha256") == 0 ? PKEY_ED25519
+		                                                 : PKEY_RSA,
+		    eb);
+		if (c->signkeys[i] == NULL)
+			return -1;
+	}
+	if (p->arc_seal.enabled &&
+	    (c->arckey = load_key(p, "arc_seal", p->arc_seal.key_file, PKEY_RSA,
+	                          eb)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The public suffix list, read only for DMARC in rfc7489 mode. */
+static int
+load_psl(struct conf *c, struct errbuf *eb)
+{
+	const struct policy *p = c->policy;
+
+	if (!p->verify.dmarc || p->verify.dmarc_mode != DMARC_MODE_RFC7489)
+		return 0;
+	c->psl = dmarc_psl_load(p->verify.dmarc_psl_file != NULL
+	                            ? p->verify.dmarc_psl_file
+	                            : CONF_PSL_DEFAULT,
+	                        eb);
+	if (c->psl == NULL) {
+		errbuf_prefix(eb, "%s: verify.dmarc.psl_file", p->file);
+		return -1;
+	}
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, bool with_dns, struct errbuf *eb)
 {
@@ -134,6 +231,10 @@ conf_load(const char *path, bool with_dns, struct errbuf *eb)
 	atomic_init(&c->refs, 1);
 	if ((c->policy = policy_load(path, eb)) == NULL) {
 		free(c);
+		return NULL;
+	}
+	if (load_keys(c, eb) != 0 || load_psl(c, eb) != 0) {
+		conf_release(c);
 		return NULL;
 	}
 	if (with_dns && conf_attach_dns(c, eb) != 0) {
@@ -198,6 +299,12 @@ conf_release(struct conf *c)
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	dnsref_unref(c->dns);
+	for (size_t i = 0; c->signkeys != NULL && i < c->policy->sign.nkeys;
+	     i++)
+		pkey_unref(c->signkeys[i]);
+	free(c->signkeys);
+	pkey_unref(c->arckey);
+	dmarc_psl_free(c->psl);
 	policy_free(c->policy);
 	free(c);
 }
@@ -212,6 +319,30 @@ struct dns *
 conf_dns(const struct conf *c)
 {
 	return c->dns != NULL ? c->dns->dns : NULL;
+}
+
+struct pkey *
+conf_signkey(const struct conf *c, size_t i)
+{
+	return c->signkeys[i];
+}
+
+struct pkey *const *
+conf_signkeys(const struct conf *c)
+{
+	return c->signkeys;
+}
+
+struct pkey *
+conf_arckey(const struct conf *c)
+{
+	return c->arckey;
+}
+
+const struct dmarc_psl *
+conf_psl(const struct conf *c)
+{
+	return c->psl;
 }
 
 struct keycache *

@@ -61,6 +61,19 @@ struct keycache *conf_keycache(const struct conf *c);
 struct work *conf_work(const struct conf *c);
 
 /* A number that grows with every installed snapshot (for logs). */
+/* Private key i of policy->sign.keys, and the ARC sealing key (NULL when
+ * not sealing); borrowed, loaded and checked with the policy. */
+struct pkey;
+struct pkey *conf_signkey(const struct conf *c, size_t i);
+struct pkey *const *conf_signkeys(const struct conf *c);
+struct pkey *conf_arckey(const struct conf *c);
+
 uint64_t conf_generation(const struct conf *c);
+
+/* The public suffix list for DMARC in rfc7489 mode (loaded with the
+ * policy from verify.dmarc.psl_file), or NULL in rfc9989 mode;
+ * borrowed. */
+struct dmarc_psl;
+const struct dmarc_psl *conf_psl(const struct conf *c);
 
 #endif

@@ -444,11 +444,11 @@ dkim_sig_strip_b(const char *raw, size_t len, struct buf *out)
 	return rc;
 }
 
-/* Append the canonical fields h= selects: for each name, the lowest
- * unused instance counting from the bottom (section 5.4.2). */
+/* Append the canonical fields names select: for each name, the lowest
+ * unused instance counting from the bottom (RFC 6376 section 5.4.2). */
 static int
-add_selected(const struct dkim_sig *s, const struct hdr *h, size_t sig_index,
-             struct buf *in)
+add_selected(enum canon c, char *const *names, size_t nn, const struct hdr *h,
+             size_t skip, struct buf *in)
 {
 	size_t n = hdr_count(h);
 	bool *used = calloc(n ? n : 1, sizeof(*used));
@@ -456,16 +456,15 @@ add_selected(const struct dkim_sig *s, const struct hdr *h, size_t sig_index,
 
 	if (used == NULL)
 		return -1;
-	for (size_t k = 0; k < s->nh && rc == 0; k++) {
+	for (size_t k = 0; k < nn && rc == 0; k++) {
 		for (size_t i = n; i > 0; i--) {
 			const struct hdr_field *f = hdr_get(h, i - 1);
 
-			if (used[i - 1] || i - 1 == sig_index ||
-			    !hdr_is(f, s->h[k]))
+			if (used[i - 1] || i - 1 == skip ||
+			    !hdr_is(f, names[k]))
 				continue;
 			used[i - 1] = true;
-			rc = canon_header(s->hcanon, f->raw, f->rawlen, true,
-			                  in);
+			rc = canon_header(c, f->raw, f->rawlen, true, in);
 			break;
 		}
 	}
@@ -474,21 +473,35 @@ add_selected(const struct dkim_sig *s, const struct hdr *h, size_t sig_index,
 }
 
 int
+dkim_sig_hash_fields(enum canon c, enum hash_alg a, char *const *names,
+                     size_t n, const struct hdr *h, size_t skip,
+                     const char *sigraw, size_t siglen, unsigned char *md,
+                     size_t *mdlen)
+{
+	struct buf in;
+	int rc = -1;
+
+	buf_init(&in, HEADER_DATA_MAX);
+	if (add_selected(c, names, n, h, skip, &in) == 0 &&
+	    canon_header(c, sigraw, siglen, false, &in) == 0)
+		rc = hash_digest(a, in.data, in.len, md, mdlen);
+	buf_free(&in);
+	return rc;
+}
+
+int
 dkim_sig_header_hash(const struct dkim_sig *s, const struct hdr *h,
                      size_t sig_index, unsigned char *md, size_t *mdlen)
 {
 	const struct hdr_field *sf = hdr_get(h, sig_index);
-	struct buf in, stripped;
+	struct buf stripped;
 	int rc = -1;
 
-	buf_init(&in, HEADER_DATA_MAX);
 	buf_init(&stripped, HEADER_DATA_MAX);
-	if (sf != NULL && add_selected(s, h, sig_index, &in) == 0 &&
-	    dkim_sig_strip_b(sf->raw, sf->rawlen, &stripped) == 0 &&
-	    canon_header(s->hcanon, stripped.data, stripped.len, false, &in) ==
-	        0)
-		rc = hash_digest(s->hash, in.data, in.len, md, mdlen);
-	buf_free(&in);
+	if (sf != NULL && dkim_sig_strip_b(sf->raw, sf->rawlen, &stripped) == 0)
+		rc = dkim_sig_hash_fields(s->hcanon, s->hash, s->h, s->nh, h,
+		                          sig_index, stripped.data,
+		                          stripped.len, md, mdlen);
 	buf_free(&stripped);
 	return rc;
 }

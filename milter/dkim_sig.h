@@ -89,6 +89,16 @@ struct hdr;
 int dkim_sig_header_hash(const struct dkim_sig *s, const struct hdr *h,
                          size_t sig_index, unsigned char *md, size_t *mdlen);
 
+/* The header hash over the fields names[0..n) select (bottom-up, each
+ * instance once, field index skip never: the signature being verified;
+ * (size_t)-1 for none) followed by sigraw (the signature field as
+ * "Name:value" with b= empty), canonicalized with c; 0 or -1.  Shared by
+ * verification, signing and ARC. */
+int dkim_sig_hash_fields(enum canon c, enum hash_alg a, char *const *names,
+                         size_t n, const struct hdr *h, size_t skip,
+                         const char *sigraw, size_t siglen, unsigned char *md,
+                         size_t *mdlen);
+
 /* Append raw field text with the value of its b= tag removed (section
  * 3.7 step 2); 0, or -1 when there is no b= tag or out of memory. */
 int dkim_sig_strip_b(const char *raw, size_t len, struct buf *out);

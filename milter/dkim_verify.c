@@ -16,6 +16,10 @@
 #include "result.h"
 
 #define BPREFIX_MIN 8 /* RFC 6008: enough of b= to tell signatures apart */
+/* Results written one by one; the rest are one summary record.  Above
+ * verify.dkim.max_signatures (at most 50), so every signature that is
+ * evaluated gets its own record. */
+#define DKIM_REPORT_MAX 60
 
 /* One DKIM-Signature field and what was started for it. */
 struct vsig {
@@ -235,6 +239,11 @@ verify_one(struct dkim_verify *dv, struct vsig *vs, const struct hdr *h,
 	v->result = AR_R_PERMERROR;
 	if (!check_time(&vs->sig, now, v))
 		return 0;
+	if (vs->kq == NULL) {
+		snprintf(v->reason, sizeof(v->reason), "no key lookup");
+		v->result = AR_R_TEMPERROR;
+		return 0;
+	}
 	v->result = keycache_wait(vs->kq, &key, &why);
 	if (v->result != AR_R_PASS) {
 		snprintf(v->reason, sizeof(v->reason), "%s",
@@ -338,12 +347,22 @@ dkim_verify_finish(struct dkim_verify *dv, const struct hdr *h, time_t now,
 {
 	struct verdict v;
 
+	size_t rest = dv->n > DKIM_REPORT_MAX ? dv->n - DKIM_REPORT_MAX : 0;
+	struct result *r;
+
 	set_prefix_lengths(dv);
-	for (size_t i = 0; i < dv->n; i++) {
+	for (size_t i = 0; i < dv->n - rest; i++) {
 		if (evaluate(dv, dv->v[i], h, now, &v) != 0 ||
 		    add_result(dv->v[i], &v, rs) != 0)
 			return -1;
 	}
+	if (rest == 0)
+		return 0;
+	/* Past DKIM_REPORT_MAX the signatures are summed up in one record,
+	 * so a message cannot make our A-R grow without bound. */
+	if ((r = resultset_add(rs, AR_M_DKIM, AR_R_NEUTRAL)) == NULL ||
+	    result_reason(r, "not evaluated: %zu more signatures", rest) != 0)
+		return -1;
 	return 0;
 }
 

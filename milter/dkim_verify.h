@@ -16,7 +16,8 @@
  *              the body has more, and the policy says such a signature
  *              does not count (verify.dkim.body_length = no_pass)
  *   neutral    not evaluated: beyond verify.dkim.max_signatures, or the
- *              header section was too large to keep
+ *              header section was too large to keep (past 60 signatures
+ *              the rest are one "not evaluated: N more" record)
  *   permerror  a malformed signature, no key, a bad or revoked key,
  *              rsa-sha1 or an RSA key under the floor (RFC 8301), the
  *              key's h=/k=/t=s refusing it, an expired signature (x=) or

@@ -401,7 +401,9 @@ copy_rdata(struct entry *e, const struct ub_result *r)
 static uint32_t
 cache_ttl(enum dns_status st, int ttl)
 {
-	if (st != DNS_OK && ttl <= 0)
+	/* Negative answers: the SOA's TTL when there was one, and never more
+	 * than DNS_NEG_TTL (an absent record may appear any time). */
+	if (st != DNS_OK && (ttl <= 0 || ttl > DNS_NEG_TTL))
 		ttl = DNS_NEG_TTL;
 	if (ttl < 0)
 		ttl = 0;

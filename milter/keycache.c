@@ -506,11 +506,14 @@ outcome(struct key_query *q, const struct dns_answer *a)
 		q->why = "out of memory";
 		return 0;
 	}
-	if (r == AR_R_PASS) {
+	if (r == AR_R_PASS)
 		q->e->key = key;
-		return a->ttl < DNS_MAX_TTL ? a->ttl : DNS_MAX_TTL;
-	}
-	return DNS_NEG_TTL;
+	/* A final error lives no longer than DNS_NEG_TTL, and neither
+	 * outlives the DNS data it came from (a fixed record takes effect
+	 * when its old TTL ends). */
+	if (r != AR_R_PASS && a->ttl > DNS_NEG_TTL)
+		return DNS_NEG_TTL;
+	return a->ttl < DNS_MAX_TTL ? a->ttl : DNS_MAX_TTL;
 }
 
 /* Wait for the answer, parse it and cache the outcome if final. */

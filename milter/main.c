@@ -39,7 +39,9 @@
 #include "clock.h"
 #include "conf.h"
 #include "dns.h"
+#include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "spf_check.h"
 
@@ -157,14 +159,19 @@ static int
 open_socket(const char *spec, const struct policy *p, const struct passwd *pw)
 {
 	const char *path = unix_path(spec);
+	struct errbuf eb;
 
 	if (smfi_setconn((char *)spec) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "cannot listen on %s", spec);
 		return -1;
 	}
-	if (path == NULL)
+	if (path == NULL) {
+		/* Without it every reply waits for a delayed ACK. */
+		if (listen_set_nodelay(&eb) != 0)
+			log_msg(LOG_WARNING, "%s: %s", spec, eb.msg);
 		return 0;
+	}
 	if (chmod(path, p->socket_mode) != 0 ||
 	    (pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) != 0)) {
 		log_msg(LOG_ERR, "%s: %s", path, strerror(errno));
@@ -272,6 +279,7 @@ reload(const char *path)
 	log_set_facility(conf_policy(c)->log_facility);
 	conf_install(c);
 	log_msg(LOG_INFO, "policy reloaded from %s", path);
+	log_msg(LOG_DEBUG, "a changed metrics.listen takes effect at restart");
 }
 
 static void *
@@ -321,14 +329,18 @@ signal_loop(const char *path)
 	}
 }
 
-/* Give open connections a moment to finish their messages. */
+/* Let the decisions under way finish and be answered.  Nothing else
+ * can be waited for: after the stop libmilter reads no more commands, so
+ * a message between commands, or an idle connection an MTA keeps open,
+ * ends with the MTA's milter_default_action (tempfail, as the docs ask). */
 static void
 drain(void)
 {
 	int64_t end = clock_ms() + DRAIN_SECONDS * 1000;
 
-	while (callbacks_active() > 0 && clock_ms() < end)
-		usleep(50 * 1000);
+	while (callbacks_deciding() > 0 && clock_ms() < end)
+		usleep(20 * 1000);
+	usleep(50 * 1000); /* the replies of those callbacks go out */
 }
 
 /* Look up the policy's user while still root. */
@@ -357,6 +369,8 @@ setup(const struct options *o, struct conf *c)
 	 * header field); take up to 1 MiB so such mail gets a verdict
 	 * instead of the MTA's default action. */
 	(void)smfi_setmaxdatasize(MILTER_DATA_MAX);
+	if (listen_raise_nofile(&eb) != 0)
+		log_msg(LOG_WARNING, "%s", eb.msg);
 	if (smfi_register(*callbacks_desc()) != MI_SUCCESS) {
 		log_msg(LOG_ERR, "smfi_register failed");
 		return -1;
@@ -371,7 +385,9 @@ setup(const struct options *o, struct conf *c)
 		log_detached();
 	}
 	/* Threads start only now: fork() keeps none of them. */
-	if (conf_attach_dns(c, &eb) != 0) {
+	if (conf_attach_dns(c, &eb) != 0 ||
+	    (p->metrics.listen != NULL &&
+	     metrics_start(p->metrics.listen, &eb) != 0)) {
 		log_msg(LOG_ERR, "%s", eb.msg);
 		return -1;
 	}
@@ -403,6 +419,7 @@ serve(const struct options *o, struct conf *c)
 	else
 		pthread_join(tid, NULL);
 	drain();
+	metrics_stop();
 	conf_uninstall();
 	log_msg(LOG_INFO, "authmilter stopped");
 	return status == 0 ? EXIT_OK : EXIT_RUNTIME;
@@ -421,8 +438,10 @@ main(int argc, char **argv)
 	}
 	if (o.version)
 		return print_version();
-	if (o.check)
+	if (o.check) {
+		log_open("authmilter", true, o.verbose); /* key warnings */
 		return check_policy(&o);
+	}
 	log_open("authmilter", o.foreground, o.verbose);
 	if ((c = conf_load(o.policy, false, &eb)) == NULL) {
 		fprintf(stderr, "%s\n", eb.msg);

@@ -24,6 +24,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "arc_seal.h"
+#include "arc_verify.h"
+#include "dmarc_check.h"
 
 struct session;
 struct resultset;
@@ -32,6 +35,7 @@ struct hdr;
 struct bodyhash;
 struct dkim_verify;
 struct spf_check;
+struct dkim_sign;
 
 /* Occurrence numbers (1-based, per header name) of fields to delete. */
 struct idxlist {
@@ -53,11 +57,21 @@ struct message {
 	struct idxlist tags;   /* all of them: only we may set it */
 	bool failed;           /* an internal error: on_error applies */
 	char failwhy[96];
-	struct hdr *hdr;           /* the header section, parsed once */
-	struct bodyhash *bodyhash; /* body digests every signature shares */
-	struct dkim_verify *dkim;  /* NULL unless DKIM is verified */
-	struct spf_check *spf;     /* MAIL FROM identity, or NULL */
-	struct buf received_spf;   /* Received-SPF value, or empty */
+	struct hdr *hdr;               /* the header section, parsed once */
+	struct bodyhash *bodyhash;     /* body digests every signature shares */
+	struct dkim_verify *dkim;      /* NULL unless DKIM is verified */
+	struct spf_check *spf;         /* MAIL FROM identity, or NULL */
+	struct buf received_spf;       /* Received-SPF value, or empty */
+	struct dkim_sign *sign;        /* outbound signing state, or NULL */
+	const char *unsigned_why;      /* outbound mail left unsigned: why */
+	struct arc_verify *arc;        /* ARC of inbound mail, or NULL */
+	struct arc_chain chain;        /* its outcome, after message_evaluate */
+	int arc_bh;                    /* body hash id for our seal, or -1 */
+	struct arc_seal_out seal;      /* our ARC set, empty when not sealing */
+	struct dmarc_check *dmarc;     /* DMARC of inbound mail, or NULL */
+	bool dmarc_from_seen;          /* the first From field was looked at */
+	bool dmarc_done;               /* dmarc_rec is filled in */
+	struct dmarc_record dmarc_rec; /* for the log and reports */
 };
 
 /* Start a message; NULL when out of memory. */
@@ -68,11 +82,21 @@ struct message *message_new(struct session *s, const char *mail_from,
  * (the message is then marked failed). */
 int message_header(struct message *m, const char *name, const char *value);
 
+/* End of headers: choose the signing keys of outbound mail; 0 or -1. */
+int message_eoh(struct message *m);
+
 /* Feed a body chunk; 0, or -1 (message marked failed). */
 int message_body(struct message *m, const unsigned char *p, size_t n);
 
 /* Whether anything still needs the rest of the body. */
 bool message_wants_body(const struct message *m);
+
+/* Seal inbound mail with arc_seal (RFC 8617 section 5.1) given this
+ * hop's A-R value.  Fills m->seal.  A failure (out of memory, a signing
+ * fault) is logged and marks the message failed (-1): the policy's
+ * on_error then decides, as for a DKIM signature that cannot be made,
+ * so the MTA can retry instead of passing the message on unsealed. */
+int message_seal(struct message *m, const char *authres);
 
 /* Mark the message as undecidable (first reason wins). */
 void message_fail(struct message *m, const char *why);

@@ -1,13 +1,15 @@
 /*
  * pkey: DKIM keys on OpenSSL 3 EVP (see pkey.h).  Public keys from key
  * record bytes, private keys from files, and RSASSA-PKCS1-v1_5 / PureEdDSA
- * signatures over a SHA-256 digest.
+ * signatures over a SHA-256 digest; new keys and their file forms for the
+ * key tool.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -343,9 +345,9 @@ pkey_is_private(const struct pkey *k)
 
 /* A context for an RSASSA-PKCS1-v1_5 SHA-256 operation on a digest. */
 static EVP_PKEY_CTX *
-rsa_ctx(const struct pkey *k, bool sign)
+rsa_ctx(EVP_PKEY *pk, bool sign)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k->pk, NULL);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
 
 	if (ctx == NULL)
 		return NULL;
@@ -362,7 +364,7 @@ static int
 rsa_verify(const struct pkey *k, const unsigned char *digest, size_t dlen,
            const unsigned char *sig, size_t siglen)
 {
-	EVP_PKEY_CTX *ctx = rsa_ctx(k, false);
+	EVP_PKEY_CTX *ctx = rsa_ctx(k->pk, false);
 	int r;
 
 	if (ctx == NULL)
@@ -407,16 +409,46 @@ pkey_verify(const struct pkey *k, const unsigned char *digest, size_t dlen,
 }
 
 static int
-rsa_sign(const struct pkey *k, const unsigned char *digest, size_t dlen,
-         unsigned char *sig, size_t *siglen)
+rsa_sign_with(EVP_PKEY *pk, const unsigned char *digest, size_t dlen,
+              unsigned char *sig, size_t *siglen)
 {
-	EVP_PKEY_CTX *ctx = rsa_ctx(k, true);
+	EVP_PKEY_CTX *ctx = rsa_ctx(pk, true);
 	int r;
 
 	if (ctx == NULL)
 		return -1;
 	r = EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) == 1 ? 0 : -1;
 	EVP_PKEY_CTX_free(ctx);
+	return r;
+}
+
+/*
+ * Every RSA signature is checked before it leaves: a fault in the CRT or
+ * blinding step must not publish a wrong signature (which would also
+ * leak the key's factors).  OpenSSL 3.0 reports success when an
+ * allocation fails inside BN_BLINDING_update, and the key's blinding
+ * then stays wrong for every later signature; so a signature that does
+ * not verify is made again with a fresh copy of the key (new blinding).
+ * The shared key is never modified: other threads may be using it.
+ */
+static int
+rsa_sign(const struct pkey *k, const unsigned char *digest, size_t dlen,
+         unsigned char *sig, size_t *siglen)
+{
+	size_t cap = *siglen;
+	EVP_PKEY *fresh;
+	int r;
+
+	if (rsa_sign_with(k->pk, digest, dlen, sig, siglen) == 0 &&
+	    rsa_verify(k, digest, dlen, sig, *siglen) == 1)
+		return 0;
+	if ((fresh = EVP_PKEY_dup(k->pk)) == NULL)
+		return -1;
+	*siglen = cap;
+	r = rsa_sign_with(fresh, digest, dlen, sig, siglen);
+	if (r == 0 && rsa_verify(k, digest, dlen, sig, *siglen) != 1)
+		r = -1;
+	EVP_PKEY_free(fresh);
 	return r;
 }
 
@@ -480,4 +512,123 @@ const char *
 pkey_type_name(enum pkey_type t)
 {
 	return t == PKEY_ED25519 ? "ed25519" : "rsa";
+}
+
+/* Put OpenSSL's last error after what in eb, and clear the error queue. */
+static void
+ssl_error(struct errbuf *eb, const char *what)
+{
+	char msg[256];
+	unsigned long e = ERR_peek_last_error();
+
+	if (e != 0)
+		ERR_error_string_n(e, msg, sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "unknown error");
+	errbuf_set(eb, "%s: %s", what, msg);
+	ERR_clear_error();
+}
+
+struct pkey *
+pkey_generate(enum pkey_type t, unsigned bits, struct errbuf *eb)
+{
+	EVP_PKEY *pk;
+	struct pkey *k;
+
+	if (t == PKEY_RSA &&
+	    (bits < PKEY_RSA_GEN_MIN_BITS || bits > PKEY_RSA_MAX_BITS)) {
+		errbuf_set(eb, "RSA keys must have %d to %d bits, not %u",
+		           PKEY_RSA_GEN_MIN_BITS, PKEY_RSA_MAX_BITS, bits);
+		return NULL;
+	}
+	if (t == PKEY_ED25519 && bits != 0 && bits != 256) {
+		errbuf_set(eb, "Ed25519 keys have 256 bits, not %u", bits);
+		return NULL;
+	}
+	if (t == PKEY_RSA)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	else
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (pk == NULL) {
+		ssl_error(eb, "key generation failed");
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((k = wrap(pk, t, true)) == NULL)
+		errbuf_set(eb, "out of memory");
+	return k;
+}
+
+/* What a BUF_* error means here. */
+static const char *
+buf_error(int rc)
+{
+	return rc == BUF_E2BIG ? "key text over the buffer's cap"
+	                       : "out of memory";
+}
+
+/* Append the unencrypted PKCS#8 PEM form of pk to out.  The memory BIO
+ * wipes its storage when freed (OpenSSL's BUF_MEM_free clears it). */
+static int
+pem_text(EVP_PKEY *pk, struct buf *out, struct errbuf *eb)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long len;
+	int r = -1;
+
+	if (bio == NULL) {
+		errbuf_set(eb, "out of memory");
+		return -1;
+	}
+	if (PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) !=
+	    1)
+		ssl_error(eb, "cannot encode the private key");
+	else if ((len = BIO_get_mem_data(bio, &data)) <= 0 || data == NULL)
+		errbuf_set(eb, "cannot encode the private key");
+	else if ((r = buf_append(out, data, (size_t)len)) != BUF_OK)
+		errbuf_set(eb, "%s", buf_error(r));
+	BIO_free(bio);
+	ERR_clear_error();
+	return r == 0 ? 0 : -1;
+}
+
+/* Append the base64 Ed25519 seed and a newline to out (one reservation,
+ * so out is not moved while it holds the seed). */
+static int
+seed_text(const struct pkey *k, struct buf *out, struct errbuf *eb)
+{
+	unsigned char seed[ED25519_LEN];
+	size_t n = sizeof(seed);
+	int rc, r = -1;
+
+	if (k->type != PKEY_ED25519) {
+		errbuf_set(eb, "only Ed25519 keys have a raw seed form");
+		return -1;
+	}
+	if (EVP_PKEY_get_raw_private_key(k->pk, seed, &n) != 1 ||
+	    n != ED25519_LEN)
+		ssl_error(eb, "cannot read the Ed25519 seed");
+	else if ((rc = buf_reserve(out, (ED25519_LEN + 2) / 3 * 4 + 1)) !=
+	             BUF_OK ||
+	         (rc = b64_encode(seed, n, out)) != BUF_OK ||
+	         (rc = buf_putc(out, '\n')) != BUF_OK)
+		errbuf_set(eb, "%s", buf_error(rc));
+	else
+		r = 0;
+	OPENSSL_cleanse(seed, sizeof(seed));
+	return r == 0 ? 0 : -1;
+}
+
+int
+pkey_private_text(const struct pkey *k, enum pkey_format f, struct buf *out,
+                  struct errbuf *eb)
+{
+	if (!k->priv) {
+		errbuf_set(eb, "not a private key");
+		return -1;
+	}
+	if (f == PKEY_FORMAT_SEED)
+		return seed_text(k, out, eb);
+	return pem_text(k->pk, out, eb);
 }

@@ -16,6 +16,12 @@
  * Ed25519 seed that dkimpy's dknewkey writes.  Buffers that held private
  * material are wiped (OPENSSL_cleanse); OpenSSL clears the key itself.
  *
+ * New keys (for the key tool): pkey_generate() makes an RSA key (public
+ * exponent 65537) or an Ed25519 key from the OpenSSL default random
+ * source; pkey_private_text() writes a private key in a form
+ * pkey_load_private() reads back: PKCS#8 PEM for either type, or the raw
+ * base64 Ed25519 seed for dkimpy, which reads no Ed25519 PEM.
+ *
  * Signatures are over a digest: for rsa-sha256 RSASSA-PKCS1-v1_5 with
  * SHA-256 (the digest is the SHA-256 of the canonicalized header data),
  * for ed25519-sha256 PureEdDSA over that same 32-byte digest (RFC 8463
@@ -36,8 +42,18 @@
 #include "errbuf.h"
 
 #define PKEY_RSA_MAX_BITS 8192
+/* RFC 8301 section 3.2: verifiers must not accept RSA keys under 1024
+ * bits, so no smaller key is ever made. */
+#define PKEY_RSA_GEN_MIN_BITS 1024
 
 enum pkey_type { PKEY_RSA, PKEY_ED25519 };
+
+/* Private key file forms written by pkey_private_text(). */
+enum pkey_format {
+	PKEY_FORMAT_PEM, /* PKCS#8 "PRIVATE KEY" PEM (RFC 5958, RFC 7468) */
+	PKEY_FORMAT_SEED /* Ed25519 only: base64 of the 32-byte seed, as
+	                    dkimpy's dknewkey writes it, and a newline */
+};
 
 struct pkey;
 
@@ -69,6 +85,19 @@ int pkey_sign(const struct pkey *k, const unsigned char *digest, size_t dlen,
 /* The public half in DKIM p= form (DER SPKI for RSA, 32 raw bytes for
  * Ed25519), appended to out; 0 or -1. */
 int pkey_public_dkim(const struct pkey *k, struct buf *out);
+
+/* A new private key: RSA of bits bits (PKEY_RSA_GEN_MIN_BITS to
+ * PKEY_RSA_MAX_BITS), or Ed25519 (bits 0 or 256); owned by the caller
+ * (pkey_unref).  NULL with a message in eb. */
+struct pkey *pkey_generate(enum pkey_type t, unsigned bits, struct errbuf *eb);
+
+/* Append private key k in form f to out in one append, so that when out
+ * holds no other secret, growing it leaves no copy of the key behind; the
+ * caller wipes out->data (out->cap bytes) before freeing it.  0, or -1
+ * with a message in eb (a public key, the seed form of an RSA key, out of
+ * memory or over out's cap). */
+int pkey_private_text(const struct pkey *k, enum pkey_format f, struct buf *out,
+                      struct errbuf *eb);
 
 /* "rsa" / "ed25519" (the k= names). */
 const char *pkey_type_name(enum pkey_type t);

@@ -201,6 +201,22 @@ policy_decide(const struct policy *p, const struct resultset *rs,
 }
 
 void
+policy_decide_unsigned(const struct policy *p, const char *why,
+                       struct decision *d)
+{
+	if (p->sign.missing_key != ACTION_TEMPFAIL ||
+	    d->action >= ACTION_TEMPFAIL)
+		return;
+	d->action = ACTION_TEMPFAIL;
+	d->key = -1;
+	d->why = NULL;
+	snprintf(d->code, sizeof(d->code), "451");
+	snprintf(d->xcode, sizeof(d->xcode), "4.7.0");
+	snprintf(d->text, sizeof(d->text),
+	         "cannot DKIM-sign this message (%s), try again later", why);
+}
+
+void
 policy_decide_error(const struct policy *p, const char *why, struct decision *d)
 {
 	memset(d, 0, sizeof(*d));

@@ -182,6 +182,11 @@ int policy_dump(const struct policy *p, struct buf *out);
 void policy_decide(const struct policy *p, const struct resultset *rs,
                    struct decision *d);
 
+/* Outbound mail that should be signed but cannot be: raise d to
+ * sign.missing_key (tempfail) when that is more severe. */
+void policy_decide_unsigned(const struct policy *p, const char *why,
+                            struct decision *d);
+
 /* The decision used when the daemon cannot decide (on_error). */
 void policy_decide_error(const struct policy *p, const char *why,
                          struct decision *d);

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -569,6 +570,11 @@ dial(struct session *s, const struct sockaddr *sa, socklen_t salen)
 	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return fail(s, ERR_OTHER, "socket: %s", strerror(errno));
+	/* Commands the milter does not answer (no-reply steps) would wait
+	 * for delayed ACKs under Nagle; an MTA writes them without delay. */
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+		                 sizeof(int));
 	if (connect(s->fd, sa, salen) == 0)
 		return 0;
 	if (errno != EINPROGRESS && errno != EAGAIN)

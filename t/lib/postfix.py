@@ -40,6 +40,18 @@ DELIVERY_USER = "nobody"
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def contrib_snippet():
+    """contrib/postfix/main.cf.snippet as a dict of parameters."""
+    params = {}
+    with open(amtest.src("contrib", "postfix", "main.cf.snippet")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                params[k.strip()] = v.strip()
+    return params
+
+
 class PostfixError(Exception):
     pass
 
@@ -205,14 +217,15 @@ class Postfix:
             "maillog_file": self.maillog,
             "maillog_file_prefixes": self.root,
             "smtpd_error_sleep_time": "0",
-            "milter_default_action": "tempfail",
-            "milter_protocol": "6",
-            "milter_mail_macros": ("i {auth_type} {auth_authen} {auth_author}"
-                                   " {mail_addr} {mail_host} {mail_mailer}"),
             "milter_connect_timeout": "10s",
             "milter_command_timeout": "10s",
             "milter_content_timeout": "30s",
         }
+        # The milter settings come from the snippet operators use.
+        snippet = contrib_snippet()
+        for k in ("milter_default_action", "milter_protocol",
+                  "milter_mail_macros"):
+            params[k] = snippet[k]
         if self.milter:
             params["smtpd_milters"] = self.milter
         if self.non_smtpd_milter:

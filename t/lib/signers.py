@@ -56,6 +56,19 @@ def dkimpy(msg, key, selector, domain, canon=("relaxed", "relaxed"),
     return crlf(sig) + crlf(msg)
 
 
+def arcsign(msg, key, selector, domain, srv_id, authres):
+    """Seal as an intermediary would with dkimpy: add this hop's
+    Authentication-Results (authres, the part after "srv_id;"), then the
+    ARC set made by dkim.arc_sign on top."""
+    import dkim
+    msg = crlf(("Authentication-Results: %s; %s\r\n" % (srv_id, authres)).encode()
+               + crlf(msg))
+    hdrs = dkim.arc_sign(msg, selector.encode(), domain.encode(),
+                         key.private_bytes(), srv_id.encode(),
+                         linesep=b"\r\n")
+    return crlf(b"".join(hdrs)) + msg
+
+
 MAIL_DKIM = r'''
 use strict; use Mail::DKIM::Signer; use Mail::DKIM::TextWrap;
 my ($d, $s, $k, $m) = @ARGV;

@@ -14,8 +14,10 @@ import world
 t = amtest.Tap()
 t.need_tools("unbound")
 w = world.start(t)
-# These cases pin the whole A-R: leave SPF (tested in t/mta/spf*.t) out.
-NOSPF = {"spf": {"enabled": False}}
+# These cases pin the whole A-R: leave SPF, DMARC and ARC (tested in their own
+# files) out.
+NOSPF = {"spf": {"enabled": False}, "dmarc": {"enabled": False},
+         "arc": {"enabled": False}}
 d = daemon.Daemon(t, w.policy(verify=NOSPF))
 d.start()
 
@@ -65,7 +67,7 @@ t.like(r.reply, r"^451 4\.7\.25 reverse DNS of 127\.0\.0\.5 does not validate",
        "iprev_temperror=tempfail: 451 4.7.25 with the reason")
 
 # iprev disabled: no iprev result at all.
-d4 = daemon.Daemon(t, w.policy(verify={"iprev": {"enabled": False}, "spf": {"enabled": False}}))
+d4 = daemon.Daemon(t, w.policy(verify={"iprev": {"enabled": False}, "spf": {"enabled": False}, "dmarc": {"enabled": False}, "arc": {"enabled": False}}))
 d4.start()
 r = mtc.run(t, d4.socket, mtc.MESSAGE, ["-a", "127.0.0.5"])
 t.is_(r.authres(), "mx.test.example; none", "iprev disabled: A-R says none")

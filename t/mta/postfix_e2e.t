@@ -18,8 +18,10 @@ t = amtest.Tap()
 t.need_root()
 t.need_tools("postfix", "unbound", "saslpasswd2")
 w = world.start(t)
-# These cases pin the whole A-R: leave SPF (tested in t/mta/spf*.t) out.
-NOSPF = {"spf": {"enabled": False}}
+# These cases pin the whole A-R: leave SPF, DMARC and ARC (tested in their own
+# files) out.
+NOSPF = {"spf": {"enabled": False}, "dmarc": {"enabled": False},
+         "arc": {"enabled": False}}
 d = daemon.Daemon(t, w.policy(verify=NOSPF, actions={"iprev_permerror": "reject"}))
 d.start()
 pf = postfix.Postfix(t, milter=d.postfix_socket, sasl_users={"alice": "secret"})
@@ -75,7 +77,9 @@ t.like(authres_headers(got or b"")[0], r"auth=pass smtp\.auth=alice",
 t.like(d.log(), r": outbound client=127\.0\.0\.5 .*auth=pass",
        "SMTP AUTH: logged as outbound with Postfix's queue id")
 
-# A DNS server that never answers: temperror, and quickly.
+# A DNS server that never answers: DMARC cannot be decided, so on_error
+# (default tempfail) answers 451, quickly; with on_error=accept the mail
+# goes through with every temperror in the A-R.
 dead = unbound.DeadServer(t)
 d2 = daemon.Daemon(t, w.policy(dns={"servers": [dead.server], "timeout_ms": 500}))
 d2.start()
@@ -84,12 +88,25 @@ pf2.start()
 start = time.monotonic()
 code, text = pf2.send(MSG, source_ip="127.0.0.5")
 took = time.monotonic() - start
-t.is_(code, 250, "dead DNS: accepted")
-got = pf2.wait_delivered()
-t.like(authres_headers(got or b"")[0], r"^mx\.test\.example; iprev=temperror ",
-       "dead DNS: iprev=temperror")
+t.is_(code, 451, "dead DNS: 451 (dmarc_temperror follows on_error=tempfail)")
+t.like(text, r"4\.7\.1 .*DMARC", "dead DNS: the reply names DMARC")
 t.ok(took < 5, "dead DNS: the SMTP transaction took %.1fs (deadline 0.5s per lookup)" % took)
+t.is_(pf2.wait_delivered(timeout=2), None, "dead DNS: nothing delivered")
 pf2.stop()
+d2.stop()
+d3 = daemon.Daemon(t, w.policy(on_error="accept",
+                               dns={"servers": [dead.server], "timeout_ms": 500}))
+d3.start()
+pf3 = postfix.Postfix(t, milter=d3.postfix_socket)
+pf3.start()
+code, text = pf3.send(MSG, source_ip="127.0.0.5")
+t.is_(code, 250, "dead DNS, on_error=accept: accepted")
+got = pf3.wait_delivered()
+ar = authres_headers(got or b"")[0] if got else ""
+t.like(ar, r"^mx\.test\.example; iprev=temperror ", "dead DNS: iprev=temperror")
+t.like(ar, r"\bspf=temperror ", "dead DNS: spf=temperror")
+t.like(ar, r"\bdmarc=temperror ", "dead DNS: dmarc=temperror")
+pf3.stop()
 
 # The daemon down: Postfix defers (milter_default_action = tempfail).
 d.stop()

@@ -2,7 +2,8 @@
  * pkey_test: loading private keys, parsing public keys, signing and
  * verifying, against the key material in t/data/keys (see its README)
  * and signatures made there by openssl pkeyutl, python3-nacl (dkimpy's
- * Ed25519) and python3-cryptography.
+ * Ed25519) and python3-cryptography; new keys and their file forms
+ * (generated, written, read back).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "b64.h"
@@ -529,6 +531,194 @@ test_misc(void)
 	   "a NULL errbuf is accepted (failure)");
 }
 
+/* "rsa 2048" or "error: message" for a generated key (freed). */
+static void
+describe_new(struct pkey *k, const struct errbuf *eb, char *out, size_t outsz)
+{
+	if (k == NULL)
+		snprintf(out, outsz, "error: %s", eb->msg);
+	else
+		snprintf(out, outsz, "%s %u%s", pkey_type_name(pkey_type(k)),
+		         pkey_bits(k), pkey_is_private(k) ? "" : " public?");
+}
+
+static void
+test_generate_sizes(void)
+{
+	static const struct {
+		const char *name;
+		enum pkey_type t;
+		unsigned bits;
+		const char *want;
+	} cases[] = {
+	    {"rsa 1024", PKEY_RSA, 1024, "rsa 1024"},
+	    {"rsa 2048", PKEY_RSA, 2048, "rsa 2048"},
+	    {"rsa 1023 (RFC 8301)", PKEY_RSA, 1023,
+	     "error: RSA keys must have 1024 to 8192 bits, not 1023"},
+	    {"rsa 512", PKEY_RSA, 512,
+	     "error: RSA keys must have 1024 to 8192 bits, not 512"},
+	    {"rsa 0", PKEY_RSA, 0,
+	     "error: RSA keys must have 1024 to 8192 bits, not 0"},
+	    {"rsa 8193", PKEY_RSA, 8193,
+	     "error: RSA keys must have 1024 to 8192 bits, not 8193"},
+	    {"ed25519 0", PKEY_ED25519, 0, "ed25519 256"},
+	    {"ed25519 256", PKEY_ED25519, 256, "ed25519 256"},
+	    {"ed25519 2048", PKEY_ED25519, 2048,
+	     "error: Ed25519 keys have 256 bits, not 2048"},
+	};
+	char got[ERRBUF_SIZE + 64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct errbuf eb = {{0}};
+		struct pkey *k = pkey_generate(cases[i].t, cases[i].bits, &eb);
+
+		describe_new(k, &eb, got, sizeof(got));
+		is_str(got, cases[i].want, "generate %s", cases[i].name);
+		pkey_unref(k);
+	}
+	ok(pkey_generate(PKEY_RSA, 100, NULL) == NULL,
+	   "generate: a NULL errbuf is accepted");
+}
+
+/* The p= form of a key, base64; "" on failure. */
+static void
+p_of(const struct pkey *k, struct buf *out)
+{
+	struct buf der;
+
+	buf_init(&der, 0);
+	buf_reset(out);
+	if (k != NULL && pkey_public_dkim(k, &der) == 0)
+		b64_encode((const unsigned char *)der.data, der.len, out);
+	buf_free(&der);
+}
+
+/* Write k in form f to a file and load it back: the reloaded key has the
+ * same public half and verifies what k signs. */
+static void
+text_roundtrip(const char *name, struct pkey *k, enum pkey_format f,
+               const char *head, const char *tail)
+{
+	struct errbuf eb = {{0}};
+	struct buf text, p1, p2, sig;
+	char path[PATH_MAX_T];
+	unsigned char md[32];
+	struct pkey *back = NULL;
+	size_t hl = strlen(head), tl = strlen(tail);
+
+	buf_init(&text, 0);
+	buf_init(&p1, 0);
+	buf_init(&p2, 0);
+	buf_init(&sig, 0);
+	is_int(pkey_private_text(k, f, &text, &eb), 0, "%s: text (%s)", name,
+	       eb.msg);
+	ok(text.len > hl + tl && memcmp(text.data, head, hl) == 0 &&
+	       memcmp(text.data + text.len - tl, tail, tl) == 0,
+	   "%s: the expected first and last lines", name);
+	if (temp_file(text.data, text.len, path, sizeof(path)) == 0) {
+		back = pkey_load_private(path, &eb);
+		unlink(path);
+	}
+	ok(back != NULL, "%s: pkey_load_private reads it (%s)", name, eb.msg);
+	p_of(k, &p1);
+	p_of(back, &p2);
+	is_str(buf_cstr(&p2), buf_cstr(&p1), "%s: same public key", name);
+	sha256(name, md);
+	if (back != NULL)
+		pkey_sign(back, md, 32, &sig);
+	is_int(pkey_verify(k, md, 32, (unsigned char *)sig.data, sig.len), 1,
+	       "%s: the reloaded key signs for the original", name);
+	OPENSSL_cleanse(text.data, text.cap);
+	buf_free(&text);
+	buf_free(&p1);
+	buf_free(&p2);
+	buf_free(&sig);
+	pkey_unref(back);
+}
+
+static void
+test_generate_text(void)
+{
+	struct pkey *rsa = pkey_generate(PKEY_RSA, 2048, NULL);
+	struct pkey *ed = pkey_generate(PKEY_ED25519, 0, NULL);
+	struct pkey *ed2 = pkey_generate(PKEY_ED25519, 0, NULL);
+	struct buf a, b;
+
+	if (!ok(rsa != NULL && ed != NULL && ed2 != NULL, "generate: keys"))
+		goto out;
+	text_roundtrip("rsa pem", rsa, PKEY_FORMAT_PEM,
+	               "-----BEGIN PRIVATE KEY-----\n",
+	               "\n-----END PRIVATE KEY-----\n");
+	text_roundtrip("ed25519 pem", ed, PKEY_FORMAT_PEM,
+	               "-----BEGIN PRIVATE KEY-----\n",
+	               "\n-----END PRIVATE KEY-----\n");
+	text_roundtrip("ed25519 seed", ed, PKEY_FORMAT_SEED, "", "=\n");
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	pkey_private_text(ed, PKEY_FORMAT_SEED, &a, NULL);
+	is_int((long long)a.len, 45, "ed25519 seed: 44 base64 + newline");
+	p_of(ed, &a);
+	p_of(ed2, &b);
+	ok(a.len > 0 && strcmp(a.data, b.data) != 0,
+	   "two generated keys differ");
+	OPENSSL_cleanse(a.data, a.cap);
+	buf_free(&a);
+	buf_free(&b);
+out:
+	pkey_unref(rsa);
+	pkey_unref(ed);
+	pkey_unref(ed2);
+}
+
+/* The failures of pkey_private_text, each with its message. */
+static void
+test_private_text_errors(void)
+{
+	struct pkey *rsa = pkey_generate(PKEY_RSA, 1024, NULL);
+	struct pkey *pub = rsa != NULL ? public_of(rsa) : NULL;
+	struct pkey *ed = pkey_generate(PKEY_ED25519, 0, NULL);
+	static const struct {
+		const char *name;
+		int key; /* 0 rsa, 1 rsa public, 2 ed25519 */
+		enum pkey_format f;
+		size_t cap;
+		const char *want;
+	} cases[] = {
+	    {"seed of an RSA key", 0, PKEY_FORMAT_SEED, 0,
+	     "only Ed25519 keys have a raw seed form"},
+	    {"public key", 1, PKEY_FORMAT_PEM, 0, "not a private key"},
+	    {"pem over the cap", 0, PKEY_FORMAT_PEM, 100,
+	     "key text over the buffer's cap"},
+	    {"seed over the cap", 2, PKEY_FORMAT_SEED, 44,
+	     "key text over the buffer's cap"},
+	    {"seed at the cap", 2, PKEY_FORMAT_SEED, 45, ""},
+	};
+
+	if (!ok(rsa != NULL && pub != NULL && ed != NULL, "errors: keys"))
+		goto out;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct pkey *k = cases[i].key == 0   ? rsa
+		                       : cases[i].key == 1 ? pub
+		                                           : ed;
+		struct errbuf eb = {{0}};
+		struct buf out;
+		int r;
+
+		buf_init(&out, cases[i].cap);
+		r = pkey_private_text(k, cases[i].f, &out, &eb);
+		is_int(r, cases[i].want[0] ? -1 : 0, "text: %s returns",
+		       cases[i].name);
+		is_str(eb.msg, cases[i].want, "text: %s", cases[i].name);
+		if (out.data != NULL)
+			OPENSSL_cleanse(out.data, out.cap);
+		buf_free(&out);
+	}
+out:
+	pkey_unref(pub);
+	pkey_unref(rsa);
+	pkey_unref(ed);
+}
+
 struct worker {
 	struct pkey *pub;
 	const unsigned char *md, *sig;
@@ -597,6 +787,9 @@ main(void)
 	test_public_dkim();
 	test_xcheck();
 	test_misc();
+	test_generate_sizes();
+	test_generate_text();
+	test_private_text_errors();
 	test_threads();
 	return done_testing();
 }
