@@ -368,19 +368,6 @@ make_as(const struct hdr *h, const struct arc_set *set,
 	return rc ? -1 : 0;
 }
 
-/* CRLF folds to the bare LF libmilter passes on. */
-static void
-to_lf(struct buf *v)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < v->len; i++)
-		if (!(v->data[i] == '\r' && i + 1 < v->len &&
-		      v->data[i + 1] == '\n'))
-			v->data[o++] = v->data[i];
-	buf_truncate(v, o);
-}
-
 int
 arc_seal_make(const struct hdr *h, const struct arc_set *set,
               const struct arc_chain *chain, const struct bodyhash *bh,
@@ -406,8 +393,8 @@ arc_seal_make(const struct hdr *h, const struct arc_set *set,
 		arc_seal_out_free(out);
 		return -1;
 	}
-	to_lf(&out->aar);
-	to_lf(&out->ams);
-	to_lf(&out->as);
+	buf_crlf_to_lf(&out->aar);
+	buf_crlf_to_lf(&out->ams);
+	buf_crlf_to_lf(&out->as);
 	return 1;
 }

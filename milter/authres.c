@@ -57,6 +57,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "authres.h"
 
 /* Real comments nest once or twice; deeper is an attack on the parser. */
@@ -78,26 +79,6 @@ struct sink {
 	const char *want; /* when comparing: the expected text */
 	bool differs;     /* when comparing: a byte did not match */
 };
-
-/* Lower-case c in ASCII only: the locale must not change what matches. */
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static bool
-is_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
 
 /* Whitespace inside CFWS: WSP plus the CR and LF of folding. */
 static bool
@@ -124,7 +105,7 @@ is_id_char(int c)
 static bool
 is_keyword_char(int c)
 {
-	return is_alnum(c) || c == '-' || c == '_';
+	return ascii_is_alnum(c) || c == '-' || c == '_';
 }
 
 /* A byte of an unquoted value: printable, not a delimiter. */
@@ -138,7 +119,8 @@ is_value_char(int c)
 static bool
 is_atext(int c)
 {
-	return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c));
+	return ascii_is_alnum(c) ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c));
 }
 
 static bool
@@ -154,7 +136,7 @@ span_is(const char *p, size_t n, const char *word)
 	size_t i;
 
 	for (i = 0; i < n && word[i] != '\0'; i++)
-		if (lower((unsigned char)p[i]) != word[i])
+		if (ascii_lower((unsigned char)p[i]) != word[i])
 			return false;
 	return i == n && word[i] == '\0';
 }
@@ -183,7 +165,8 @@ sink_put(struct sink *k, int c)
 {
 	if (k->want != NULL) {
 		if (k->differs || k->want[k->len] == '\0' ||
-		    lower(c) != lower((unsigned char)k->want[k->len]))
+		    ascii_lower(c) !=
+		        ascii_lower((unsigned char)k->want[k->len]))
 			k->differs = true;
 		else
 			k->len++;
@@ -287,7 +270,7 @@ dup_span(const char *p, size_t n, bool fold)
 	if (s == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		s[i] = fold ? (char)lower((unsigned char)p[i]) : p[i];
+		s[i] = fold ? (char)ascii_lower((unsigned char)p[i]) : p[i];
 	s[n] = '\0';
 	return s;
 }
@@ -360,7 +343,7 @@ parse_id(struct parser *ps, struct authres_parsed *out)
 	if (out->authserv_id == NULL || skip_cfws(lx) < 0)
 		return -1;
 	start = lx->p;
-	if ((n = skip_run(lx, is_digit)) == 0)
+	if ((n = skip_run(lx, ascii_is_digit)) == 0)
 		return 0;
 	if (n > VERSION_MAX_DIGITS)
 		return -1;
@@ -378,7 +361,7 @@ parse_methodspec(struct lex *lx, struct authres_resinfo *ri)
 		return -1;
 	if (peek(lx) == '/') {
 		lx->p++;
-		if (skip_cfws(lx) < 0 || skip_run(lx, is_digit) == 0 ||
+		if (skip_cfws(lx) < 0 || skip_run(lx, ascii_is_digit) == 0 ||
 		    skip_cfws(lx) < 0)
 			return -1;
 	}
@@ -677,7 +660,8 @@ is_domain_name(const char *s)
 			n = 0;
 			if (*s == '\0')
 				return labels >= 2;
-		} else if (is_alnum((unsigned char)*s) || (*s == '-' && n > 0))
+		} else if (ascii_is_alnum((unsigned char)*s) ||
+		           (*s == '-' && n > 0))
 			n++;
 		else
 			return false;

@@ -144,3 +144,15 @@ buf_truncate(struct buf *b, size_t len)
 		b->data[len] = '\0';
 	}
 }
+
+void
+buf_crlf_to_lf(struct buf *b)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		if (!(b->data[i] == '\r' && i + 1 < b->len &&
+		      b->data[i + 1] == '\n'))
+			b->data[o++] = b->data[i];
+	buf_truncate(b, o);
+}

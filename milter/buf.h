@@ -69,4 +69,8 @@ char *buf_steal(struct buf *b);
 /* Shorten to len bytes (no-op if already shorter). */
 void buf_truncate(struct buf *b, size_t len);
 
+/* Turn every CRLF into LF, in place (header values as libmilter passes
+ * them on). */
+void buf_crlf_to_lf(struct buf *b);
+
 #endif

@@ -236,19 +236,6 @@ append_b(struct buf *v, const struct buf *sig)
 	return rc;
 }
 
-/* CRLF folds to the bare LF libmilter passes on. */
-static void
-to_lf(struct buf *v)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < v->len; i++)
-		if (!(v->data[i] == '\r' && i + 1 < v->len &&
-		      v->data[i + 1] == '\n'))
-			v->data[o++] = v->data[i];
-	buf_truncate(v, o);
-}
-
 static int
 sign_one(struct dkim_sign *s, struct job *j, const struct hdr *h,
          char *const *names, size_t n, time_t now)
@@ -271,7 +258,7 @@ sign_one(struct dkim_sign *s, struct job *j, const struct hdr *h,
 		rc = pkey_sign(s->keys[j->key], md, mdlen, &sig);
 	rc = rc ? rc : append_b(&j->value, &sig);
 	if (rc == 0)
-		to_lf(&j->value);
+		buf_crlf_to_lf(&j->value);
 	buf_free(&raw);
 	buf_free(&sig);
 	return rc ? -1 : 0;

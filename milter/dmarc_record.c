@@ -8,31 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "dmarc_record.h"
-
-static bool
-is_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
 
 /* Whether v[0..n) equals the keyword w, ignoring ASCII case. */
 static bool
@@ -41,7 +18,7 @@ keyword(const char *v, size_t n, const char *w)
 	if (strlen(w) != n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)v[i]) != w[i])
+		if (ascii_lower((unsigned char)v[i]) != w[i])
 			return false;
 	return true;
 }
@@ -50,7 +27,7 @@ keyword(const char *v, size_t n, const char *w)
 static char
 one_of(const char *v, size_t n, const char *set)
 {
-	int c = n == 1 ? lower((unsigned char)v[0]) : 0;
+	int c = n == 1 ? ascii_lower((unsigned char)v[0]) : 0;
 
 	return c != 0 && strchr(set, c) != NULL ? (char)c : 0;
 }
@@ -131,9 +108,9 @@ each_item(const char *v, size_t n, char sep,
 		while (i < n && v[i] != sep)
 			i++;
 		e = i;
-		while (s < e && is_wsp(v[s]))
+		while (s < e && ascii_is_wsp(v[s]))
 			s++;
-		while (e > s && is_wsp(v[e - 1]))
+		while (e > s && ascii_is_wsp(v[e - 1]))
 			e--;
 		if (e == s || fn(v + s, e - s, arg) != 0)
 			rc = -1;
@@ -172,14 +149,15 @@ tag_fo(const char *v, size_t n, struct dmarc_record_tags *r)
 static bool
 uri_char(int c)
 {
-	return is_alpha(c) || is_digit(c) ||
+	return ascii_is_alpha(c) || ascii_is_digit(c) ||
 	       strchr("-._~:/?#[]@$&'()*+=%", c) != NULL;
 }
 
 static bool
 is_hex(int c)
 {
-	return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
+	return ascii_is_digit(c) ||
+	       (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
 }
 
 /* dmarc-uri / obs-dmarc-uri: scheme ":" rest [ "!" 1*DIGIT [kmgt] ]. */
@@ -193,18 +171,19 @@ uri_item(const char *v, size_t n, void *arg)
 	if (bang != NULL) {
 		size_t j = end + 1;
 
-		while (j < n && is_digit(v[j]))
+		while (j < n && ascii_is_digit(v[j]))
 			j++;
 		if (j == end + 1 ||
 		    (j < n &&
 		     (j + 1 != n ||
-		      strchr("kmgt", lower((unsigned char)v[j])) == NULL)))
+		      strchr("kmgt", ascii_lower((unsigned char)v[j])) ==
+		          NULL)))
 			return -1;
 	}
-	if (end == 0 || !is_alpha((unsigned char)v[0]))
+	if (end == 0 || !ascii_is_alpha((unsigned char)v[0]))
 		return -1;
-	while (i < end && (is_alpha((unsigned char)v[i]) || is_digit(v[i]) ||
-	                   strchr("+-.", v[i]) != NULL))
+	while (i < end && (ascii_is_alpha((unsigned char)v[i]) ||
+	                   ascii_is_digit(v[i]) || strchr("+-.", v[i]) != NULL))
 		i++;
 	if (i >= end || v[i] != ':' || i + 1 == end)
 		return -1;
@@ -241,7 +220,7 @@ number(const char *v, size_t n, size_t ndigits, unsigned long max,
 	if (n == 0 || n > ndigits)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(v[i]))
+		if (!ascii_is_digit(v[i]))
 			return -1;
 		x = x * 10 + (unsigned long)(v[i] - '0');
 	}
@@ -279,8 +258,8 @@ rf_item(const char *v, size_t n, void *arg)
 	if (v[n - 1] == '-' || v[0] == '-')
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (!is_alpha((unsigned char)v[i]) && !is_digit(v[i]) &&
-		    v[i] != '-')
+		if (!ascii_is_alpha((unsigned char)v[i]) &&
+		    !ascii_is_digit(v[i]) && v[i] != '-')
 			return -1;
 	return 0;
 }
@@ -363,16 +342,16 @@ one_tag(const char *s, size_t n, struct dmarc_record_tags *r, unsigned *seen)
 {
 	size_t i = 0, v;
 
-	while (i < n && is_alpha((unsigned char)s[i]))
+	while (i < n && ascii_is_alpha((unsigned char)s[i]))
 		i++;
 	v = i;
-	while (v < n && is_wsp(s[v]))
+	while (v < n && ascii_is_wsp(s[v]))
 		v++;
 	if (i == 0 || v >= n || s[v] != '=') {
 		r->bad |= DMARC_TAG_OTHER;
 		return;
 	}
-	for (v++; v < n && is_wsp(s[v]); v++)
+	for (v++; v < n && ascii_is_wsp(s[v]); v++)
 		;
 	for (size_t k = 0; k < sizeof(tagdefs) / sizeof(tagdefs[0]); k++) {
 		const struct tagdef *t = &tagdefs[k];
@@ -399,15 +378,15 @@ version_end(const char *s, size_t len)
 
 	if (len == 0 || s[0] != 'v')
 		return 0;
-	while (i < len && is_wsp(s[i]))
+	while (i < len && ascii_is_wsp(s[i]))
 		i++;
 	if (i == len || s[i++] != '=')
 		return 0;
-	while (i < len && is_wsp(s[i]))
+	while (i < len && ascii_is_wsp(s[i]))
 		i++;
 	if (len - i < 6 || memcmp(s + i, "DMARC1", 6) != 0)
 		return 0;
-	for (i += 6; i < len && is_wsp(s[i]); i++)
+	for (i += 6; i < len && ascii_is_wsp(s[i]); i++)
 		;
 	return i == len || s[i] == ';' ? i : 0;
 }
@@ -429,9 +408,9 @@ dmarc_record_parse(const char *s, size_t len, struct dmarc_record_tags *out)
 
 		while (i < len && s[i] != ';')
 			i++;
-		for (e = i; e > b && is_wsp(s[e - 1]); e--)
+		for (e = i; e > b && ascii_is_wsp(s[e - 1]); e--)
 			;
-		while (b < e && is_wsp(s[b]))
+		while (b < e && ascii_is_wsp(s[b]))
 			b++;
 		if (b < e)
 			one_tag(s + b, e - b, out, &seen);
@@ -572,7 +551,7 @@ punycode(const uint32_t *cp, size_t n, char *out, size_t outsz, size_t *o)
 		if (cp[i] < 0x80) {
 			if (*o + 1 >= outsz)
 				return -1;
-			out[(*o)++] = (char)lower((int)cp[i]);
+			out[(*o)++] = (char)ascii_lower((int)cp[i]);
 			b++;
 		}
 	if (b > 0) {
@@ -624,7 +603,7 @@ dmarc_record_alabel(const char *in, size_t len, char *out, size_t outsz)
 		if (len + 1 > outsz)
 			return -1;
 		for (size_t i = 0; i < len; i++)
-			out[i] = (char)lower(u[i]);
+			out[i] = (char)ascii_lower(u[i]);
 		out[len] = '\0';
 		return 0;
 	}

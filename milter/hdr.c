@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "hdr.h"
 
 #define HDR_CHUNK 16384           /* arena chunk: a typical header in 1-2 */
@@ -155,12 +156,6 @@ norm_copy(char *d, const char *v)
 	return n;
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 /* Whether the field name s[0..n) is name, ignoring ASCII case and WSP at
  * its end ("From :" is the obsolete form of "From:", RFC 5322 4.5). */
 static bool
@@ -173,7 +168,8 @@ name_is(const char *s, size_t n, const char *name)
 	if (n != len)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != lower((unsigned char)name[i]))
+		if (ascii_lower((unsigned char)s[i]) !=
+		    ascii_lower((unsigned char)name[i]))
 			return false;
 	return true;
 }

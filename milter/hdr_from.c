@@ -12,15 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "hdr.h"
 
 #define HDR_COMMENT_MAX 64 /* comment nesting cap (RFC 5322 sets none) */
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
 
 /* ---- From: tokens (RFC 5322 3.2, 3.4, 4.4; RFC 6532 3.2) ---- */
 
@@ -45,12 +40,6 @@ struct flex {
 	const unsigned char *ts; /* its text */
 	size_t tlen;
 };
-
-static bool
-is_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
 
 /* atext (3.2.3) plus any non-ASCII byte (RFC 6532 3.2). */
 static bool
@@ -77,11 +66,11 @@ fws_len(const unsigned char *p, const unsigned char *end)
 {
 	if (p >= end)
 		return 0;
-	if (is_wsp(*p))
+	if (ascii_is_wsp(*p))
 		return 1;
-	if (*p == '\n' && end - p >= 2 && is_wsp(p[1]))
+	if (*p == '\n' && end - p >= 2 && ascii_is_wsp(p[1]))
 		return 1;
-	if (*p == '\r' && end - p >= 3 && p[1] == '\n' && is_wsp(p[2]))
+	if (*p == '\r' && end - p >= 3 && p[1] == '\n' && ascii_is_wsp(p[2]))
 		return 2;
 	return 0;
 }
@@ -276,7 +265,7 @@ mb_putdom(struct fmbox *mb, const unsigned char *s, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		mb->dom[mb->dlen++] = (char)lower(s[i]);
+		mb->dom[mb->dlen++] = (char)ascii_lower(s[i]);
 	mb->dom[mb->dlen] = '\0';
 }
 

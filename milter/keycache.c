@@ -182,11 +182,8 @@ table_insert(struct keycache *kc, struct kc_entry *e, struct kc_entry **dead)
 	kc->n++;
 }
 
-/* Whether s is a sequence of DNS labels of letters, digits, '-' and '_'
- * (RFC 6376 section 3.5: selector and domain are sub-domains; '_' is
- * tolerated, as it is in DNS). */
-static bool
-valid_labels(const char *s)
+bool
+keycache_valid_name(const char *s)
 {
 	size_t label = 0, total = 0;
 
@@ -213,9 +210,9 @@ key_name(const char *selector, const char *domain, char *out, size_t outsz)
 {
 	int n;
 
-	if (!valid_labels(selector))
+	if (!keycache_valid_name(selector))
 		return "bad selector";
-	if (!valid_labels(domain))
+	if (!keycache_valid_name(domain))
 		return "bad domain";
 	n = snprintf(out, outsz, "%s._domainkey.%s", selector, domain);
 	if (n < 0 || (size_t)n >= outsz || n > 253)

@@ -63,6 +63,11 @@ struct keycache *keycache_new(unsigned max);
 /* Free (NULL is allowed); every query must be freed first. */
 void keycache_free(struct keycache *kc);
 
+/* Whether s is DNS labels of letters, digits, '-' and '_', at most 253
+ * bytes (RFC 6376 section 3.5: selector and domain are sub-domains; '_'
+ * is tolerated, as it is in DNS): the names keycache_start() accepts. */
+bool keycache_valid_name(const char *s);
+
 /* Start (or find) the key for selector/domain; NULL only when out of memory. */
 struct key_query *keycache_start(struct keycache *kc, struct dns *d,
                                  const char *selector, const char *domain);

@@ -171,30 +171,6 @@ parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return true;
 }
 
-/* Whether s is DNS labels of letters, digits, '-' and '_', as the key
- * cache accepts them (RFC 6376 section 3.5 selectors and domains). */
-static bool
-valid_name(const char *s)
-{
-	size_t label = 0, total = 0;
-
-	for (; *s != '\0'; s++, total++) {
-		if (*s == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if ((*s >= 'a' && *s <= 'z') ||
-		           (*s >= 'A' && *s <= 'Z') ||
-		           (*s >= '0' && *s <= '9') || *s == '-' || *s == '_') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && total <= KEYNAME_MAX;
-}
-
 /* Check and keep the domain (one trailing dot dropped); EX_USAGE or 0. */
 static int
 set_domain(struct opts *o, const char *s)
@@ -213,7 +189,7 @@ set_domain(struct opts *o, const char *s)
 			                   "internationalized name in its "
 			                   "A-label form, xn--...)",
 			                   s);
-	if (!valid_name(o->domain))
+	if (!keycache_valid_name(o->domain))
 		return usage_error("not a valid domain name: %s", s);
 	return 0;
 }
@@ -283,7 +259,7 @@ one_option(struct opts *o, int c, const char *arg, const char *argv_opt)
 		return set_domain(o, arg);
 	case 's':
 		o->selector = arg;
-		return valid_name(arg)
+		return keycache_valid_name(arg)
 		           ? 0
 		           : usage_error("not a valid selector: %s", arg);
 	case OPT_TESTING:

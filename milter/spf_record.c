@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "ascii.h"
 #include "spf_record.h"
 
 #define DELIMITERS ".-+,/_="
@@ -35,30 +36,6 @@ struct macro {
 	bool reverse;
 	char delims[8]; /* distinct delimiters; "" means "." */
 };
-
-static bool
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alnum(int c)
-{
-	return is_alpha(c) || is_digit(c);
-}
-
-static int
-to_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
 
 /* Whether c (not NUL) is in the set. */
 static bool
@@ -79,7 +56,7 @@ macro_tail(const char *s, size_t n, size_t i, struct macro *m,
 	bool digits = false;
 	size_t k = 0;
 
-	for (; i < n && is_digit(s[i]); i++) {
+	for (; i < n && ascii_is_digit(s[i]); i++) {
 		digits = true;
 		if (v < 100000)
 			v = v * 10 + (unsigned long)(s[i] - '0');
@@ -89,7 +66,7 @@ macro_tail(const char *s, size_t n, size_t i, struct macro *m,
 		return 0;
 	}
 	m->keep = (unsigned)v;
-	if (i < n && to_lower(s[i]) == 'r') {
+	if (i < n && ascii_lower(s[i]) == 'r') {
 		m->reverse = true;
 		i++;
 	}
@@ -118,11 +95,12 @@ macro_parse(const char *s, size_t n, struct macro *m, struct errbuf *eb)
 		               "\"-\"");
 		return 0;
 	}
-	if (n < 3 || !is_alpha(s[2]) || !in_set(to_lower(s[2]), LETTERS)) {
+	if (n < 3 || !ascii_is_alpha(s[2]) ||
+	    !in_set(ascii_lower(s[2]), LETTERS)) {
 		errbuf_set(eb, "unknown macro letter");
 		return 0;
 	}
-	m->letter = (char)to_lower(s[2]);
+	m->letter = (char)ascii_lower(s[2]);
 	m->upper = s[2] != m->letter;
 	return macro_tail(s, n, 3, m, eb);
 }
@@ -134,14 +112,14 @@ spf_record_toplabel_ok(const char *s, size_t n)
 {
 	bool alpha = false, dash = false;
 
-	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+	if (n == 0 || !ascii_is_alnum(s[0]) || !ascii_is_alnum(s[n - 1]))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '-')
 			dash = true;
-		else if (is_alpha(s[i]))
+		else if (ascii_is_alpha(s[i]))
 			alpha = true;
-		else if (!is_digit(s[i]))
+		else if (!ascii_is_digit(s[i]))
 			return false;
 	}
 	return alpha || dash;
@@ -224,7 +202,7 @@ spf_record_macro_letters(const char *s)
 		}
 		if ((k = macro_parse(s + i, n - i, &m, NULL)) == 0)
 			return 0;
-		if (is_alpha(m.letter))
+		if (ascii_is_alpha(m.letter))
 			bits |= SPF_MACRO_BIT(m.letter);
 		i += k;
 	}
@@ -258,7 +236,7 @@ emit(struct buf *out, const char *p, size_t n, bool escape)
 	for (size_t i = 0; i < n && rc == BUF_OK; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (is_alnum(c) || in_set(c, "-._~"))
+		if (ascii_is_alnum(c) || in_set(c, "-._~"))
 			rc = buf_putc(out, c);
 		else
 			rc = buf_printf(out, "%%%02X", c);
@@ -422,7 +400,7 @@ cidr_len(const char *s, size_t n, unsigned max, unsigned *out)
 	if (n == 0 || n > 3 || (s[0] == '0' && n > 1))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
+		if (!ascii_is_digit(s[i]))
 			return false;
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
@@ -459,12 +437,12 @@ cidr_suffix(const char *s, size_t n)
 {
 	size_t p = n, d = n;
 
-	while (d > 0 && is_digit(s[d - 1]))
+	while (d > 0 && ascii_is_digit(s[d - 1]))
 		d--;
 	if (d < n && d >= 2 && s[d - 1] == '/' && s[d - 2] == '/') {
 		p = d - 2;
 		d = p;
-		while (d > 0 && is_digit(s[d - 1]))
+		while (d > 0 && ascii_is_digit(s[d - 1]))
 			d--;
 	}
 	if (d < p && d >= 1 && s[d - 1] == '/' && (d < 2 || s[d - 2] != '/'))
@@ -509,7 +487,7 @@ ip4_network(const char *s, size_t n, unsigned char *out)
 		size_t start = i;
 		unsigned v = 0;
 
-		while (i < n && is_digit(s[i]) && i - start < 3)
+		while (i < n && ascii_is_digit(s[i]) && i - start < 3)
 			v = v * 10 + (unsigned)(s[i++] - '0');
 		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
 			return false;
@@ -596,7 +574,7 @@ parse_directive(char *s, size_t n, struct spf_term *t, struct errbuf *eb)
 	if (n > 0 && in_set(s[0], "+-~?"))
 		t->qualifier = s[i++];
 	name = i;
-	while (i < n && is_alnum(s[i]))
+	while (i < n && ascii_is_alnum(s[i]))
 		i++;
 	for (size_t k = 0; k < sizeof(mechanisms) / sizeof(mechanisms[0]); k++)
 		if (i - name == strlen(mechanisms[k].name) &&
@@ -636,8 +614,9 @@ parse_term(char *spec, size_t n, struct spf_term *t, struct errbuf *eb)
 
 	t->cidr4 = 32;
 	t->cidr6 = 128;
-	if (n > 0 && is_alpha(spec[0]))
-		while (i < n && (is_alnum(spec[i]) || in_set(spec[i], "-_.")))
+	if (n > 0 && ascii_is_alpha(spec[0]))
+		while (i < n &&
+		       (ascii_is_alnum(spec[i]) || in_set(spec[i], "-_.")))
 			i++;
 	if (i > 0 && i < n && spec[i] == '=')
 		return parse_modifier(spec, n, i, t, eb);

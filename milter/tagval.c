@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "tagval.h"
 
 struct tv_scan {
@@ -16,21 +17,9 @@ struct tv_scan {
 };
 
 static bool
-is_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
 is_alnumpunc(int c)
 {
-	return is_alpha(c) || (c >= '0' && c <= '9') || c == '_';
+	return ascii_is_alpha(c) || (c >= '0' && c <= '9') || c == '_';
 }
 
 /* Bytes of the VALCHAR at p, or of the well-formed UTF-8 character there
@@ -67,8 +56,10 @@ valchar_len(const unsigned char *p, const unsigned char *end)
 static size_t
 fold_len(const unsigned char *p, const unsigned char *end)
 {
-	return end - p >= 3 && p[0] == '\r' && p[1] == '\n' && is_wsp(p[2]) ? 2
-	                                                                    : 0;
+	return end - p >= 3 && p[0] == '\r' && p[1] == '\n' &&
+	               ascii_is_wsp(p[2])
+	           ? 2
+	           : 0;
 }
 
 /* Skip one optional FWS: [*WSP CRLF] 1*WSP. */
@@ -77,10 +68,10 @@ skip_fws(struct tv_scan *sc)
 {
 	const unsigned char *q = sc->p;
 
-	while (q < sc->end && is_wsp(*q))
+	while (q < sc->end && ascii_is_wsp(*q))
 		q++;
 	q += fold_len(q, sc->end);
-	while (q < sc->end && is_wsp(*q))
+	while (q < sc->end && ascii_is_wsp(*q))
 		q++;
 	sc->p = q;
 }
@@ -92,7 +83,7 @@ skip_ws(const unsigned char *p, const unsigned char *end)
 	size_t n;
 
 	for (;;) {
-		if (p < end && is_wsp(*p))
+		if (p < end && ascii_is_wsp(*p))
 			p++;
 		else if ((n = fold_len(p, end)) > 0)
 			p += n;
@@ -139,7 +130,7 @@ scan_name(struct tv_scan *sc, char name[TAGVAL_NAME_MAX])
 
 	if (sc->p == sc->end || *sc->p == ';')
 		return "empty tag-spec";
-	if (!is_alpha(*sc->p))
+	if (!ascii_is_alpha(*sc->p))
 		return "bad tag name";
 	while (sc->p < sc->end && is_alnumpunc(*sc->p)) {
 		if (n + 1 >= TAGVAL_NAME_MAX)
@@ -245,20 +236,14 @@ tagval_eq(const struct tagval *t, const char *s)
 	       memcmp(t->value, s, t->len) == 0;
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 int
 tagval_eqi(const struct tagval *t, const char *s)
 {
 	if (t == NULL || strlen(s) != t->len)
 		return 0;
 	for (size_t i = 0; i < t->len; i++)
-		if (lower((unsigned char)t->value[i]) !=
-		    lower((unsigned char)s[i]))
+		if (ascii_lower((unsigned char)t->value[i]) !=
+		    ascii_lower((unsigned char)s[i]))
 			return 0;
 	return 1;
 }

@@ -27,6 +27,7 @@
 #include "result.h"
 
 #include "../lib/tap.h"
+#include "../lib/vectors.h"
 
 #ifndef AUTHRES_TEST_SRCDIR
 #define AUTHRES_TEST_SRCDIR "."
@@ -34,6 +35,8 @@
 
 #define OUR_ID        "mx.example.net"
 #define VECTOR_OUR_ID OUR_ID
+static const char *const case_files[] = {"input", NULL};
+
 #define VECTOR_MAX    256
 
 /* ---- helpers ---- */
@@ -593,74 +596,6 @@ test_parse_limits(void)
 
 /* ---- vectors ---- */
 
-/* "a/b", malloc'd. */
-static char *
-join(const char *a, const char *b)
-{
-	struct buf p;
-
-	buf_init(&p, 0);
-	if (buf_printf(&p, "%s/%s", a, b) != BUF_OK)
-		abort();
-	return buf_steal(&p);
-}
-
-/* The whole file dir/name, malloc'd and NUL-terminated; NULL if absent. */
-static char *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	char *path = join(dir, name);
-	struct buf b;
-	char chunk[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	free(path);
-	if (f == NULL)
-		return NULL;
-	buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) != BUF_OK)
-			break;
-	fclose(f);
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	if (len != NULL)
-		*len = b.len;
-	return buf_steal(&b);
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The case directories under dir, sorted; their count, or -1. */
-static int
-list_cases(const char *dir, char **names, int max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && n < max) {
-		char *cdir = join(dir, e->d_name);
-		char *in =
-		    e->d_name[0] != '.' ? slurp(cdir, "input", NULL) : NULL;
-
-		if (in != NULL)
-			names[n++] = strdup(e->d_name);
-		free(in);
-		free(cdir);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), cmp_names);
-	return n;
-}
-
 /* read_id must agree with the full parse whenever the parse succeeds. */
 static void
 check_read_id(const char *name, const char *in, size_t len)
@@ -679,13 +614,13 @@ check_read_id(const char *name, const char *in, size_t len)
 static void
 run_vector(const char *dir, const char *name)
 {
-	char *cdir = join(dir, name);
+	char *cdir = tv_join(dir, name);
 	size_t len;
 	char *in, *want, *ours, *got;
 
-	in = slurp(cdir, "input", &len);
-	want = slurp(cdir, "expected", NULL);
-	if (want == NULL && (want = slurp(cdir, "error", NULL)) != NULL) {
+	in = tv_slurp(cdir, "input", &len);
+	want = tv_slurp(cdir, "expected", NULL);
+	if (want == NULL && (want = tv_slurp(cdir, "error", NULL)) != NULL) {
 		free(want);
 		want = strdup("error");
 	}
@@ -695,7 +630,7 @@ run_vector(const char *dir, const char *name)
 	else
 		is_str(got, want, "vector %s", name);
 	check_read_id(name, in, len);
-	if ((ours = slurp(cdir, "ours", NULL)) != NULL) {
+	if ((ours = tv_slurp(cdir, "ours", NULL)) != NULL) {
 		is_int(authres_is_ours(in, len, VECTOR_OUR_ID),
 		       strncmp(ours, "yes", 3) == 0, "vector %s: is_ours",
 		       name);
@@ -712,10 +647,10 @@ test_vectors(void)
 {
 	const char *src = getenv("T_SRCDIR");
 	char *dir =
-	    join(src != NULL && *src != '\0' ? src : AUTHRES_TEST_SRCDIR,
+	    tv_join(src != NULL && *src != '\0' ? src : AUTHRES_TEST_SRCDIR,
 	         "t/vectors/authres");
 	char *names[VECTOR_MAX];
-	int n = list_cases(dir, names, VECTOR_MAX);
+	int n = tv_list_cases(dir, case_files, names, VECTOR_MAX);
 
 	if (ok(n >= 25, "vector cases found in %s (%d)", dir, n)) {
 		for (int i = 0; i < n; i++)

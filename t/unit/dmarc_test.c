@@ -22,84 +22,17 @@
 #include <opendmarc/dmarc.h>
 
 #include "../lib/tap.h"
+#include "../lib/vectors.h"
 #include "dmarc_check.h"
 #include "dmarc_psl.h"
 #include "dmarc_record.h"
 #include "hdr.h"
 #include "result.h"
 
+static const char *const case_files[] = {"input", NULL};
+
 #define VECTOR_MAX 512
 #define FILE_MAX   (1024 * 1024)
-
-static char *
-join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
-/* dir/name read whole (NUL added, length in *len); NULL if absent. */
-static char *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	char *path = join(dir, name), *p = NULL;
-	FILE *f = path != NULL ? fopen(path, "rb") : NULL;
-	size_t n = 0;
-
-	if (f != NULL && (p = malloc(FILE_MAX + 1)) != NULL) {
-		n = fread(p, 1, FILE_MAX, f);
-		p[n] = '\0';
-	}
-	if (f != NULL)
-		fclose(f);
-	free(path);
-	if (len != NULL)
-		*len = n;
-	return p;
-}
-
-static const char *
-srcdir(void)
-{
-	const char *s = getenv("T_SRCDIR");
-
-	return s != NULL && *s != '\0' ? s : ".";
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The case directories under dir holding an "input", sorted. */
-static int
-list_cases(const char *dir, char **names, int max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && n < max) {
-		char *cdir = join(dir, e->d_name);
-		char *in =
-		    e->d_name[0] != '.' ? slurp(cdir, "input", NULL) : NULL;
-
-		if (in != NULL)
-			names[n++] = strdup(e->d_name);
-		free(in);
-		free(cdir);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), cmp_names);
-	return n;
-}
 
 /* ---- libopendmarc as a reference ---- */
 
@@ -167,14 +100,14 @@ ours_as_lib(const struct dmarc_record_tags *t, char *out, size_t outsz)
 static void
 run_record(const char *dir, const char *name)
 {
-	char *cdir = join(dir, name), *in, *want, *libwant;
+	char *cdir = tv_join(dir, name), *in, *want, *libwant;
 	char got[512], lib[256], agree[256];
 	struct dmarc_record_tags t;
 	size_t len;
 	int st;
 
-	in = slurp(cdir, "input", &len);
-	want = slurp(cdir, "expected", NULL);
+	in = tv_slurp(cdir, "input", &len);
+	want = tv_slurp(cdir, "expected", NULL);
 	st = dmarc_record_parse(in, len, &t);
 	if (want == NULL) {
 		is_str(st == DMARC_RECORD_NOT_DMARC ? "notdmarc" : "a record",
@@ -188,7 +121,7 @@ run_record(const char *dir, const char *name)
 	if (st == DMARC_RECORD_OK && strlen(in) == len) {
 		lib_render(in, lib, sizeof(lib));
 		ours_as_lib(&t, agree, sizeof(agree));
-		libwant = slurp(cdir, "libopendmarc", NULL);
+		libwant = tv_slurp(cdir, "libopendmarc", NULL);
 		is_str(lib, libwant != NULL ? libwant : agree,
 		       "record %s: libopendmarc %s", name,
 		       libwant != NULL ? "differs as documented" : "agrees");
@@ -202,9 +135,9 @@ run_record(const char *dir, const char *name)
 static void
 test_records(void)
 {
-	char *dir = join(srcdir(), "t/vectors/dmarc/records");
+	char *dir = tv_join(tv_srcdir(), "t/vectors/dmarc/records");
 	char *names[VECTOR_MAX];
-	int n = list_cases(dir, names, VECTOR_MAX);
+	int n = tv_list_cases(dir, case_files, names, VECTOR_MAX);
 
 	if (ok(n >= 50, "record vectors in %s (%d)", dir, n))
 		for (int i = 0; i < n; i++)
@@ -420,7 +353,7 @@ test_psl_files(void)
 	    {"a.b.example.com", "com", "example.com"},
 	};
 	const char *deb = "/usr/share/publicsuffix/public_suffix_list.dat";
-	char *path = join(srcdir(), "t/vectors/dmarc/psl.dat");
+	char *path = tv_join(tv_srcdir(), "t/vectors/dmarc/psl.dat");
 	struct errbuf eb;
 	struct dmarc_psl *psl = dmarc_psl_load(path, &eb);
 	FILE *f;

@@ -19,6 +19,9 @@
 #include "hdr.h"
 
 #include "../lib/tap.h"
+#include "../lib/vectors.h"
+
+static const char *const case_files[] = {"input", "fields", NULL};
 
 #define VECTOR_MAX 512
 
@@ -303,83 +306,6 @@ test_from_direct(void)
 
 /* ---- vectors ---- */
 
-/* "a/b", malloc'd. */
-static char *
-join(const char *a, const char *b)
-{
-	struct buf p;
-
-	buf_init(&p, 0);
-	if (buf_printf(&p, "%s/%s", a, b) != BUF_OK)
-		abort();
-	return buf_steal(&p);
-}
-
-/* The whole file dir/name, malloc'd and NUL-terminated; NULL if absent. */
-static char *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	char *path = join(dir, name);
-	struct buf b;
-	char chunk[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	free(path);
-	if (f == NULL)
-		return NULL;
-	buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) != BUF_OK)
-			break;
-	fclose(f);
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	if (len != NULL)
-		*len = b.len;
-	return buf_steal(&b);
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Whether dir/name is a case: it holds "input" or "fields". */
-static int
-is_case(const char *dir, const char *name)
-{
-	char *cdir = join(dir, name), *a, *b;
-	int yes;
-
-	a = name[0] != '.' ? slurp(cdir, "input", NULL) : NULL;
-	b = name[0] != '.' ? slurp(cdir, "fields", NULL) : NULL;
-	yes = a != NULL || b != NULL;
-	free(a);
-	free(b);
-	free(cdir);
-	return yes;
-}
-
-/* The case directories under dir, sorted; their count, or -1. */
-static int
-list_cases(const char *dir, char **names, int max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && n < max)
-		if (is_case(dir, e->d_name))
-			names[n++] = strdup(e->d_name);
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), cmp_names);
-	return n;
-}
-
 /* Add the fields of a header section (README: "fields") to h. */
 static void
 add_fields(struct hdr *h, const char *s, size_t len)
@@ -415,14 +341,14 @@ add_fields(struct hdr *h, const char *s, size_t len)
 static void
 run_vector(const char *dir, const char *name)
 {
-	char *cdir = join(dir, name), *in, *fields, *want, *got = NULL;
+	char *cdir = tv_join(dir, name), *in, *fields, *want, *got = NULL;
 	struct hdr *h = hdr_new(HDR_MAX_FIELDS, HDR_MAX_BYTES);
 	struct hdr_from r;
 	size_t len;
 
-	in = slurp(cdir, "input", &len);
-	fields = in == NULL ? slurp(cdir, "fields", &len) : NULL;
-	want = slurp(cdir, "expected", NULL);
+	in = tv_slurp(cdir, "input", &len);
+	fields = in == NULL ? tv_slurp(cdir, "fields", &len) : NULL;
+	want = tv_slurp(cdir, "expected", NULL);
 	if (in != NULL) {
 		hdr_from_value(in, len, &r);
 		got = render(&r);
@@ -454,9 +380,9 @@ test_vectors(void)
 {
 	const char *src = getenv("T_SRCDIR");
 	char *dir =
-	    join(src != NULL && *src != '\0' ? src : ".", "t/vectors/from");
+	    tv_join(src != NULL && *src != '\0' ? src : ".", "t/vectors/from");
 	char *names[VECTOR_MAX];
-	int n = list_cases(dir, names, VECTOR_MAX);
+	int n = tv_list_cases(dir, case_files, names, VECTOR_MAX);
 
 	if (ok(n >= 40, "vector cases found in %s (%d)", dir, n)) {
 		for (int i = 0; i < n; i++)
