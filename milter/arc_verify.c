@@ -227,10 +227,17 @@ verify_ams(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
 	if (dkim_sig_header_hash(s, h, arc_set_index(av->set, i, ARC_AMS), md,
 	                         &mdlen) != 0)
 		return -1;
-	if (pkey_verify(key->pkey, md, mdlen, s->b, s->blen) != 1)
-		fail(v, "signature did not verify");
-	else
+	switch (pkey_verify(key->pkey, md, mdlen, s->b, s->blen)) {
+	case 1:
 		v->ok = check_body(av, i, s, v);
+		break;
+	case 0:
+		fail(v, "signature did not verify");
+		break;
+	default:
+		v->ok = false;
+		return -1;
+	}
 	return 0;
 }
 
@@ -249,9 +256,17 @@ verify_as(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
 		return 0;
 	if (arc_set_as_hash(av->set, h, i, md, &mdlen) != 0)
 		return -1;
-	v->ok = pkey_verify(key->pkey, md, mdlen, s->b, s->blen) == 1;
-	if (!v->ok)
+	switch (pkey_verify(key->pkey, md, mdlen, s->b, s->blen)) {
+	case 1:
+		v->ok = true;
+		break;
+	case 0:
 		fail(v, "signature did not verify");
+		break;
+	default:
+		v->ok = false;
+		return -1;
+	}
 	return 0;
 }
 

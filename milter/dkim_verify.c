@@ -235,6 +235,7 @@ verify_one(struct dkim_verify *dv, struct vsig *vs, const struct hdr *h,
 	const char *why = NULL;
 	unsigned char md[HASH_MAX_SIZE];
 	size_t mdlen = 0;
+	int ok;
 
 	v->result = AR_R_PERMERROR;
 	if (!check_time(&vs->sig, now, v))
@@ -257,7 +258,10 @@ verify_one(struct dkim_verify *dv, struct vsig *vs, const struct hdr *h,
 		v->comment = "testing key";
 	if (dkim_sig_header_hash(&vs->sig, h, vs->index, md, &mdlen) != 0)
 		return -1;
-	if (pkey_verify(key->pkey, md, mdlen, vs->sig.b, vs->sig.blen) != 1) {
+	if ((ok = pkey_verify(key->pkey, md, mdlen, vs->sig.b, vs->sig.blen)) <
+	    0)
+		return -1;
+	if (ok == 0) {
 		v->result = AR_R_FAIL;
 		snprintf(v->reason, sizeof(v->reason),
 		         "signature did not verify");

@@ -132,8 +132,11 @@ lookup_parse(struct lookup *lk, const struct dns_answer *a)
 	buf_init(&b, TXT_MAX);
 	for (size_t i = 0; i < a->nrr && rc == 0; i++) {
 		struct dmarc_record_tags t;
+		int txt = dns_rr_txt(&a->rr[i], &b);
 
-		if (dns_rr_txt(&a->rr[i], &b) != 0 ||
+		if (txt == -2)
+			rc = -1; /* out of memory */
+		if (txt != 0 ||
 		    dmarc_record_parse(b.data, b.len, &t) != DMARC_RECORD_OK)
 			continue;
 		if (lk->nrec++ == 0) {

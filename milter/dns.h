@@ -137,8 +137,8 @@ struct dns_stats {
 /* Copy the counters. */
 void dns_get_stats(struct dns *d, struct dns_stats *out);
 
-/* TXT rdata: the character-strings concatenated into out (reset first); 0 or -1
- * if malformed. */
+/* TXT rdata: the character-strings concatenated into out (reset first); 0,
+ * -1 if malformed (or over out's cap), -2 when out of memory. */
 int dns_rr_txt(const struct dns_rr *rr, struct buf *out);
 
 /* PTR/CNAME/NS rdata, or MX rdata after its 2-byte preference: wire name to

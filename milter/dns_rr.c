@@ -23,6 +23,7 @@ int
 dns_rr_txt(const struct dns_rr *rr, struct buf *out)
 {
 	size_t i = 0;
+	int rc;
 
 	buf_reset(out);
 	if (rr->len == 0)
@@ -30,8 +31,10 @@ dns_rr_txt(const struct dns_rr *rr, struct buf *out)
 	while (i < rr->len) {
 		size_t n = rr->data[i++];
 
-		if (n > rr->len - i || buf_append(out, rr->data + i, n) != 0)
+		if (n > rr->len - i)
 			return -1;
+		if ((rc = buf_append(out, rr->data + i, n)) != BUF_OK)
+			return rc == BUF_ENOMEM ? -2 : -1;
 		i += n;
 	}
 	return 0;

@@ -432,6 +432,8 @@ keycache_parse_record(const char *txt, size_t len, struct dkim_key *key,
 		memset(key, 0, sizeof(*key));
 	if (why != NULL)
 		*why = w != NULL ? w : "";
+	if (w != NULL && strcmp(w, PKEY_OOM) == 0)
+		return AR_R_TEMPERROR; /* about us, not the record */
 	return w == NULL ? AR_R_PASS : AR_R_PERMERROR;
 }
 
@@ -460,10 +462,15 @@ parse_answer(const struct dns_answer *a, struct dkim_key *key, const char **why)
 	struct buf txt;
 	enum ar_result r = AR_R_PERMERROR;
 	const char *w = "no key";
+	int rc;
 
 	buf_init(&txt, TXT_MAX);
-	for (size_t i = 0; i < a->nrr && r != AR_R_PASS; i++) {
-		if (dns_rr_txt(&a->rr[i], &txt) != 0)
+	for (size_t i = 0; i < a->nrr && r != AR_R_PASS && r != AR_R_TEMPERROR;
+	     i++) {
+		if ((rc = dns_rr_txt(&a->rr[i], &txt)) == -2) {
+			r = AR_R_TEMPERROR;
+			w = PKEY_OOM;
+		} else if (rc != 0)
 			w = "bad TXT record";
 		else
 			r = keycache_parse_record(buf_cstr(&txt), txt.len, key,
@@ -474,6 +481,8 @@ parse_answer(const struct dns_answer *a, struct dkim_key *key, const char **why)
 	buf_free(&txt);
 	if (r == AR_R_PASS)
 		*why = "";
+	else if (r == AR_R_TEMPERROR)
+		*why = w;
 	return r;
 }
 
@@ -496,6 +505,11 @@ outcome(struct key_query *q, const struct dns_answer *a)
 	}
 	if (a->status == DNS_OK)
 		r = parse_answer(a, &key, &why);
+	if (r == AR_R_TEMPERROR) { /* out of memory: nothing to keep */
+		q->result = r;
+		q->why = why;
+		return 0;
+	}
 	if ((q->e = entry_new(q->name, r, why)) == NULL) {
 		if (r == AR_R_PASS)
 			pkey_unref(key.pkey);

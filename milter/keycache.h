@@ -80,7 +80,8 @@ enum ar_result keycache_wait(struct key_query *q, const struct dkim_key **key,
 void key_query_free(struct key_query *q);
 
 /* Parse a key record (for tests and fuzzing): AR_R_PASS with *key filled
- * (caller unrefs key->pkey), or AR_R_PERMERROR with a reason. */
+ * (caller unrefs key->pkey), AR_R_PERMERROR with a reason, or
+ * AR_R_TEMPERROR (reason PKEY_OOM) when out of memory. */
 enum ar_result keycache_parse_record(const char *txt, size_t len,
                                      struct dkim_key *key, const char **why);
 

@@ -20,6 +20,7 @@
 #include "iprev.h"
 #include "log.h"
 #include "message.h"
+#include "pkey.h"
 #include "policy.h"
 #include "result.h"
 #include "session.h"
@@ -364,6 +365,21 @@ evaluate_dmarc(struct message *m)
 	return rc;
 }
 
+/* Whether a method ran out of memory: it says so in its reason (SPF,
+ * iprev, a key parse, a signature parse).  Such a result is about the
+ * daemon, not the message, and nothing may be decided on it. */
+static bool
+results_oom(const struct resultset *rs)
+{
+	for (size_t i = 0; i < resultset_count(rs); i++) {
+		const struct result *r = resultset_get(rs, i);
+
+		if (r->reason != NULL && strstr(r->reason, PKEY_OOM) != NULL)
+			return true;
+	}
+	return false;
+}
+
 int
 message_evaluate(struct message *m)
 {
@@ -400,7 +416,9 @@ message_evaluate(struct message *m)
 		message_fail(m, "out of memory");
 		return -1;
 	}
-	if (!m->outbound && s->policy->verify.dmarc && evaluate_dmarc(m) != 0) {
+	if ((!m->outbound && s->policy->verify.dmarc &&
+	     evaluate_dmarc(m) != 0) ||
+	    results_oom(m->results)) {
 		message_fail(m, "out of memory");
 		return -1;
 	}

@@ -101,6 +101,20 @@ decode_rsa_der(const unsigned char *der, size_t len)
 	return pk;
 }
 
+/* Whether OpenSSL's error queue says an allocation failed (OpenSSL 3.0
+ * reports a failed allocation inside a verification as "invalid"). */
+static bool
+ssl_oom(void)
+{
+	unsigned long e;
+
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ||
+		    (ERR_SYSTEM_ERROR(e) && ERR_GET_REASON(e) == ENOMEM))
+			return true;
+	return false;
+}
+
 /* An RSA public key from p= bytes. */
 static struct pkey *
 rsa_public(const unsigned char *der, size_t len, const char **why)
@@ -111,7 +125,7 @@ rsa_public(const unsigned char *der, size_t len, const char **why)
 	if (len > RSA_DER_MAX)
 		return fail(why, "key too large");
 	if (len == 0 || (pk = decode_rsa_der(der, len)) == NULL)
-		return fail(why, "bad RSA key");
+		return fail(why, ssl_oom() ? PKEY_OOM : "bad RSA key");
 	if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(pk);
 		return fail(why, "not an RSA key");
@@ -121,7 +135,7 @@ rsa_public(const unsigned char *der, size_t len, const char **why)
 		return fail(why, "key too large");
 	}
 	if ((k = wrap(pk, PKEY_RSA, false)) == NULL)
-		return fail(why, "out of memory");
+		return fail(why, PKEY_OOM);
 	return k;
 }
 
@@ -139,9 +153,9 @@ pkey_public(enum pkey_type t, const unsigned char *der, size_t len,
 		return fail(why, "bad ed25519 key");
 	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len);
 	if (pk == NULL)
-		return fail(why, "bad ed25519 key");
+		return fail(why, ssl_oom() ? PKEY_OOM : "bad ed25519 key");
 	if ((k = wrap(pk, PKEY_ED25519, false)) == NULL)
-		return fail(why, "out of memory");
+		return fail(why, PKEY_OOM);
 	return k;
 }
 
@@ -370,10 +384,11 @@ rsa_verify(const struct pkey *k, const unsigned char *digest, size_t dlen,
 	if (ctx == NULL)
 		return -1;
 	/* A malformed signature (wrong length, bad padding) is invalid, not
-	 * an error: OpenSSL reports both as <= 0. */
+	 * an error: OpenSSL reports both as <= 0; only a failed allocation
+	 * is an error. */
 	r = EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1 ? 1 : 0;
 	EVP_PKEY_CTX_free(ctx);
-	return r;
+	return r == 0 && ssl_oom() ? -1 : r;
 }
 
 /* RFC 8463 section 3: PureEdDSA over the SHA-256 digest itself. */
@@ -389,7 +404,7 @@ ed25519_verify(const struct pkey *k, const unsigned char *digest, size_t dlen,
 	if (EVP_DigestVerifyInit(m, NULL, NULL, NULL, k->pk) == 1)
 		r = EVP_DigestVerify(m, sig, siglen, digest, dlen) == 1 ? 1 : 0;
 	EVP_MD_CTX_free(m);
-	return r;
+	return r == 0 && ssl_oom() ? -1 : r;
 }
 
 int

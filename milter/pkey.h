@@ -73,7 +73,12 @@ enum pkey_type pkey_type(const struct pkey *k);
 unsigned pkey_bits(const struct pkey *k);
 bool pkey_is_private(const struct pkey *k);
 
-/* Verify sig over a SHA-256 digest: 1 valid, 0 invalid, -1 error. */
+/* The reason pkey_public() gives when it ran out of memory: not a
+ * property of the key (callers must not cache it). */
+#define PKEY_OOM "out of memory"
+
+/* Verify sig over a SHA-256 digest: 1 valid, 0 invalid, -1 error (out of
+ * memory: the signature was not checked). */
 int pkey_verify(const struct pkey *k, const unsigned char *digest, size_t dlen,
                 const unsigned char *sig, size_t siglen);
 

@@ -639,21 +639,33 @@ fetch_record(struct ev *ev, const char *domain, struct spf_record **rec)
 	enum spf_eval_result r = SPF_EVAL_NONE;
 	size_t found = 0, which = 0;
 	struct buf b;
+	bool oom = false;
+	int txt;
 
 	buf_init(&b, 0);
-	for (size_t i = 0; a->status == DNS_OK && i < a->nrr; i++)
-		if (dns_rr_txt(&a->rr[i], &b) == 0 &&
-		    spf_record_is_spf(b.data, b.len) && found++ == 0)
+	for (size_t i = 0; a->status == DNS_OK && i < a->nrr; i++) {
+		if ((txt = dns_rr_txt(&a->rr[i], &b)) == -2)
+			oom = true;
+		if (txt == 0 && spf_record_is_spf(b.data, b.len) &&
+		    found++ == 0)
 			which = i;
-	if (is_error(a)) {
+	}
+	if (oom) {
+		fail_step(ev, SPF_EVAL_TEMPERROR, "out of memory");
+		r = ev->error;
+	} else if (is_error(a)) {
 		dns_error(ev, a, domain, DNS_T_TXT);
 		r = ev->error;
 	} else if (found > 1) {
 		fail_step(ev, SPF_EVAL_PERMERROR,
 		          "more than one SPF record at %.100s", domain);
 		r = ev->error;
-	} else if (found == 1 && dns_rr_txt(&a->rr[which], &b) == 0)
+	} else if (found == 1 && dns_rr_txt(&a->rr[which], &b) != 0) {
+		fail_step(ev, SPF_EVAL_TEMPERROR, "out of memory");
+		r = ev->error;
+	} else if (found == 1) {
 		r = parse_record(ev, domain, &b, rec);
+	}
 	buf_free(&b);
 	q_release(ev, q);
 	return r;
