@@ -207,6 +207,20 @@ covers_seal(const struct dkim_sig *s)
 	return false;
 }
 
+/* The signature b= over the digest md: 1 valid (v->ok set), 0 invalid
+ * (v says so), -1 when it could not be checked (out of memory). */
+static int
+check_sig(const struct dkim_key *key, const unsigned char *md, size_t mdlen,
+          const struct dkim_sig *s, struct verdict *v)
+{
+	int r = pkey_verify(key->pkey, md, mdlen, s->b, s->blen);
+
+	v->ok = r == 1;
+	if (r == 0)
+		fail(v, "signature did not verify");
+	return r;
+}
+
 /* Verify AMS i (section 5.2 steps 4 and 5); -1 on internal failures. */
 static int
 verify_ams(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
@@ -216,6 +230,7 @@ verify_ams(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
 	const struct dkim_key *key = prepare(av, i, ARC_AMS, now, &s, v);
 	unsigned char md[HASH_MAX_SIZE];
 	size_t mdlen = 0;
+	int r;
 
 	if (key == NULL)
 		return 0;
@@ -227,18 +242,9 @@ verify_ams(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
 	if (dkim_sig_header_hash(s, h, arc_set_index(av->set, i, ARC_AMS), md,
 	                         &mdlen) != 0)
 		return -1;
-	switch (pkey_verify(key->pkey, md, mdlen, s->b, s->blen)) {
-	case 1:
+	if ((r = check_sig(key, md, mdlen, s, v)) == 1)
 		v->ok = check_body(av, i, s, v);
-		break;
-	case 0:
-		fail(v, "signature did not verify");
-		break;
-	default:
-		v->ok = false;
-		return -1;
-	}
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 /* Verify AS i over sets 1..i (section 5.2 step 6); -1 on internal
@@ -256,18 +262,7 @@ verify_as(struct arc_verify *av, const struct hdr *h, unsigned i, time_t now,
 		return 0;
 	if (arc_set_as_hash(av->set, h, i, md, &mdlen) != 0)
 		return -1;
-	switch (pkey_verify(key->pkey, md, mdlen, s->b, s->blen)) {
-	case 1:
-		v->ok = true;
-		break;
-	case 0:
-		fail(v, "signature did not verify");
-		break;
-	default:
-		v->ok = false;
-		return -1;
-	}
-	return 0;
+	return check_sig(key, md, mdlen, s, v) < 0 ? -1 : 0;
 }
 
 /* Steps 4 and 6: the latest AMS, then every AS from the top.  0 with
