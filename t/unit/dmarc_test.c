@@ -485,8 +485,8 @@ test_bad_domain(void)
  * without opendmarc_policy_library_init) ---- */
 
 static const char *const thread_recs[] = {
-    "v=DMARC1; p=reject; sp=none; pct=20; adkim=s; rua=mailto:a@b.example,"
-    "mailto:c@d.example",
+    ("v=DMARC1; p=reject; sp=none; pct=20; adkim=s; "
+     "rua=mailto:a@b.example,mailto:c@d.example"),
     "v=DMARC1; p=quarantine; aspf=s; fo=1:d; ruf=mailto:x@y.example",
     "v=DMARC1; p=none; ri=3600; rf=afrf",
 };
