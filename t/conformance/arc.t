@@ -36,6 +36,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import amtest
 import fakedns
+import verifiers
 
 t = amtest.Tap()
 base = os.path.join(amtest.CONFORMANCE, "arc-test-suite")
@@ -219,19 +220,6 @@ if not have_others:
         t.bail("dkimpy or Mail::DKIM (libmail-dkim-perl) is missing")
     t.diag("dkimpy or Mail::DKIM missing: cross-checks below are skipped")
 
-MAIL_DKIM_ARC = r'''
-use strict; use Mail::DKIM::ARC::Verifier; use Net::DNS::Resolver;
-my ($host, $port) = @ARGV;
-Mail::DKIM::DNS::resolver(Net::DNS::Resolver->new(
-    nameservers => [$host], port => $port, recurse => 1));
-my $v = Mail::DKIM::ARC::Verifier->new();
-binmode STDIN; my $msg = do { local $/; <STDIN> };
-$msg =~ s/\015?\012/\015\012/g;
-$v->PRINT($msg); $v->CLOSE;
-print lc($v->result), "\n";
-'''
-
-
 def others(msg, records, want):
     """(dkimpy's cv, Mail::DKIM's result) for msg, keys from records;
     (want, want) when they are not installed (outside CI)."""
@@ -252,9 +240,11 @@ def others(msg, records, want):
     except Exception as e:
         py = "error: %s" % e
     host, port = dns.server.split("@")
-    p = subprocess.run(["perl", "-e", MAIL_DKIM_ARC, host, port], input=raw,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return py, (p.stdout.decode().strip() or "error: " + p.stderr.decode()[-200:])
+    p = subprocess.run(["perl", "-e", verifiers.MAIL_DKIM_ARC, host, port],
+                       input=raw, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    return py, (p.stdout.decode().strip().lower() or
+                "error: " + p.stderr.decode()[-200:])
 
 
 def sealed(msg, out):
